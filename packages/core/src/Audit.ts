@@ -1,0 +1,53 @@
+import { Context, DateTime, Effect, Layer } from "effect"
+import { AuditEvent } from "./domain/AuditEvent.ts"
+import type { StoreError } from "./Errors.ts"
+import { GENESIS_HASH, hashAuditEvent } from "./internal/auditHash.ts"
+import { RecordStore, type StoredAudit } from "./store/RecordStore.ts"
+
+export type AuditVerification =
+  | { readonly ok: true; readonly events: number; readonly headHash: string }
+  | { readonly ok: false; readonly events: number; readonly brokenAt: number; readonly reason: string }
+
+const toEvent = (e: StoredAudit) =>
+  new AuditEvent({ ...e, at: DateTime.makeUnsafe(e.at) as DateTime.Utc })
+
+/** Reads the audit log and proves it was not rewritten. Appending happens inside each write. */
+export class Audit extends Context.Service<
+  Audit,
+  {
+    readonly list: (options?: { readonly afterSeq?: number; readonly limit?: number }) => Effect.Effect<ReadonlyArray<AuditEvent>, StoreError>
+    /** Recomputes every hash from the first event on; names the first event that does not fit. */
+    readonly verifyAuditChain: Effect.Effect<AuditVerification, StoreError>
+  }
+>()("@clawfleet/core/Audit") {
+  static readonly layer = Layer.effect(
+    Audit,
+    Effect.gen(function* () {
+      const store = yield* RecordStore
+      return Audit.of({
+        list: (options) =>
+          Effect.map(
+            store.listAudit(options?.afterSeq ?? 0, Math.min(Math.max(1, options?.limit ?? 100), 1000)),
+            (events) => events.map(toEvent)
+          ),
+        verifyAuditChain: Effect.gen(function* () {
+          let prev = GENESIS_HASH
+          let seq = 0
+          while (true) {
+            const batch = yield* store.listAudit(seq, 1000)
+            if (batch.length === 0) return { ok: true, events: seq, headHash: prev } as const
+            for (const e of batch) {
+              const { prevHash, hash, ...body } = e
+              const broken = (reason: string) => ({ ok: false, events: seq, brokenAt: e.seq, reason }) as const
+              if (e.seq !== seq + 1) return broken(`expected event ${seq + 1}, found ${e.seq}: an event is missing`)
+              if (prevHash !== prev) return broken("its previous-hash does not match the event before it")
+              if (hashAuditEvent(body, prevHash) !== hash) return broken("its content does not match its hash")
+              prev = hash
+              seq = e.seq
+            }
+          }
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,37 @@
+import { Context, Effect, Layer } from "effect"
+import { Tenant, TenantStatus } from "./domain/Tenant.ts"
+import type { StoreError } from "./Errors.ts"
+import { makeRepository, type Repository, type Versioned } from "./store/Repository.ts"
+
+/** Tenant records. Spec and status are written separately, as a Kubernetes object's are. */
+export class Tenants extends Context.Service<
+  Tenants,
+  Repository<Tenant, "tenants"> & {
+    readonly byOwner: (owner: string) => Effect.Effect<ReadonlyArray<Versioned<Tenant>>, StoreError>
+    /**
+     * Writes status only: the generation stays, and the audit log is spared the reconciler's
+     * heartbeat. Fails with Conflict when the record moved on since `expectedVersion`.
+     */
+    readonly writeStatus: (
+      name: string,
+      expectedVersion: number,
+      status: TenantStatus
+    ) => Effect.Effect<Versioned<Tenant>, StoreError>
+  }
+>()("@clawfleet/core/Tenants") {
+  static readonly layer = Layer.effect(
+    Tenants,
+    Effect.gen(function* () {
+      const repo = yield* makeRepository("tenants", Tenant, (t) => t.name)
+      return Tenants.of({
+        ...repo,
+        byOwner: (owner) =>
+          Effect.map(repo.list({ where: { "spec.owner": owner }, limit: 1000 }), (page) => page.items),
+        writeStatus: Effect.fn("Tenants.writeStatus")(function* (name, expectedVersion, status) {
+          const current = yield* repo.get(name)
+          return yield* repo.update(new Tenant({ ...current.value, status }), expectedVersion, { audit: false })
+        })
+      })
+    })
+  )
+}

@@ -1,0 +1,156 @@
+import { Clock, Context, DateTime, Effect, Layer, Schema, Semaphore } from "effect"
+import { Catalog } from "../Catalog.ts"
+import { Directory } from "../Directory.ts"
+import { Grant, GrantEffect, Resource, type ResourceKind, Subject } from "../domain/Grant.ts"
+import { type StoreError, ValidationError } from "../Errors.ts"
+import { RequestContext } from "../RequestContext.ts"
+import { makeRepository, type Page, type PageRequest, type Repository } from "../store/Repository.ts"
+import { RecordStore } from "../store/RecordStore.ts"
+import { Tenants } from "../Tenants.ts"
+import { AccessIndex, type Decision, type Explanation } from "./AccessIndex.ts"
+
+/** What a caller gives to create a grant; id, actor and time are filled in. */
+export const GrantInput = Schema.Struct({
+  subject: Subject,
+  resource: Resource,
+  effect: GrantEffect,
+  expiresAt: Schema.optionalKey(Schema.DateTimeUtcFromString),
+  reason: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1000)))
+})
+export type GrantInput = typeof GrantInput.Encoded
+
+/** Resource names a tenant may use, per kind: only what is in the catalog and allowed. */
+export interface EffectiveAccess {
+  readonly tenant: string
+  readonly owner: string
+  readonly skills: ReadonlyArray<string>
+  readonly tools: ReadonlyArray<string>
+  readonly knowledge: ReadonlyArray<string>
+  readonly egress: ReadonlyArray<string>
+  readonly models: ReadonlyArray<string>
+}
+
+const accessTables = ["people", "teams", "departments", "grants"] as const
+
+/**
+ * The grant engine: deny by default, an explicit deny beats any allow at any level, expired
+ * grants count as absent. Decisions come from an in-memory `AccessIndex` that is rebuilt when the
+ * store's revision of people, teams or grants moves, so a revoke is seen by the next check.
+ */
+export class Grants extends Context.Service<
+  Grants,
+  {
+    readonly grant: (input: GrantInput) => Effect.Effect<Grant, StoreError | ValidationError>
+    readonly revoke: (id: string) => Effect.Effect<void, StoreError>
+    readonly list: (
+      request?: PageRequest & { readonly subject?: Subject | undefined }
+    ) => Effect.Effect<Page<Grant>, StoreError>
+    readonly check: (personId: string, resource: Resource) => Effect.Effect<Decision, StoreError>
+    readonly explain: (subject: Subject, resource: Resource) => Effect.Effect<Explanation, StoreError>
+    readonly effectiveAccess: (tenant: string) => Effect.Effect<EffectiveAccess, StoreError>
+    /** The current index, for callers that make many decisions at once (proxies, brokers). */
+    readonly snapshot: Effect.Effect<AccessIndex, StoreError>
+  }
+>()("@clawfleet/core/Grants") {
+  static readonly layer = Layer.effect(
+    Grants,
+    Effect.gen(function* () {
+      const store = yield* RecordStore
+      const directory = yield* Directory
+      const catalog = yield* Catalog
+      const tenants = yield* Tenants
+      const repo: Repository<Grant, "grants"> = yield* makeRepository("grants", Grant, (g) => g.id)
+      const rebuildLock = yield* Semaphore.make(1)
+      let cached: { readonly revision: number; readonly index: AccessIndex } | undefined
+
+      const snapshot = Effect.gen(function* () {
+        const revision = yield* store.revision(accessTables)
+        if (cached?.revision === revision) return cached.index
+        // One rebuild at a time; those who waited find it done.
+        return yield* rebuildLock.withPermits(1)(
+          Effect.gen(function* () {
+            const again = yield* store.revision(accessTables)
+            if (cached !== undefined && cached.revision === again) return cached.index
+            const [people, teams, grants] = yield* Effect.all([directory.people.all, directory.teams.all, repo.all])
+            const index = AccessIndex.build({
+              people: people.map((p) => p.value),
+              teams: teams.map((t) => t.value),
+              grants: grants.map((g) => g.value)
+            })
+            cached = { revision: again, index }
+            return index
+          })
+        )
+      })
+
+      const namesOf = (kind: ResourceKind) => {
+        switch (kind) {
+          case "skill":
+            return Effect.map(catalog.skills.all, (xs) => xs.map((x) => x.value.name as string))
+          case "tool":
+            return Effect.map(catalog.tools.all, (xs) => xs.map((x) => x.value.name as string))
+          case "knowledge":
+            return Effect.map(catalog.knowledgeBases.all, (xs) => xs.map((x) => x.value.name as string))
+          case "egress":
+            return Effect.map(catalog.egressDomains.all, (xs) => xs.map((x) => x.value.name as string))
+          case "model":
+            return Effect.map(catalog.models.all, (xs) => xs.map((x) => x.value.name))
+        }
+      }
+
+      return Grants.of({
+        grant: Effect.fn("Grants.grant")(function* (input: GrantInput) {
+          const decoded = yield* Schema.decodeUnknownEffect(GrantInput)(input, { errors: "all" }).pipe(
+            Effect.mapError((e) => ValidationError.fromSchemaError("grant", e))
+          )
+          const ctx = yield* RequestContext
+          const grant = new Grant({
+            ...decoded,
+            id: crypto.randomUUID(),
+            actor: ctx.actor,
+            createdAt: DateTime.makeUnsafe(yield* Clock.currentTimeMillis) as DateTime.Utc
+          })
+          yield* repo.create(grant, { action: "grant.create" })
+          return grant
+        }),
+        revoke: Effect.fn("Grants.revoke")(function* (id: string) {
+          const current = yield* repo.get(id)
+          yield* repo.remove(id, current.version)
+        }),
+        list: (request = {}) => {
+          const { subject, ...page } = request
+          if (subject === undefined) return repo.list(page)
+          return repo.list({
+            ...page,
+            where: subject.kind === "org" ? { "subject.kind": "org" } : { "subject.kind": subject.kind, "subject.id": subject.id }
+          })
+        },
+        check: Effect.fn("Grants.check")(function* (personId: string, resource: Resource) {
+          const index = yield* snapshot
+          return index.check(personId, resource.kind, resource.name, yield* Clock.currentTimeMillis)
+        }),
+        explain: Effect.fn("Grants.explain")(function* (subject: Subject, resource: Resource) {
+          const index = yield* snapshot
+          return index.explain(subject, resource, yield* Clock.currentTimeMillis)
+        }),
+        effectiveAccess: Effect.fn("Grants.effectiveAccess")(function* (tenantName: string) {
+          const tenant = yield* tenants.get(tenantName)
+          const owner = tenant.value.spec.owner
+          const index = yield* snapshot
+          const now = yield* Clock.currentTimeMillis
+          const allowed = (kind: ResourceKind) =>
+            Effect.map(namesOf(kind), (names) => names.filter((n) => index.check(owner, kind, n, now).allowed).sort())
+          const [skills, tools, knowledge, egress, models] = yield* Effect.all([
+            allowed("skill"),
+            allowed("tool"),
+            allowed("knowledge"),
+            allowed("egress"),
+            allowed("model")
+          ])
+          return { tenant: tenantName, owner, skills, tools, knowledge, egress, models }
+        }),
+        snapshot
+      })
+    })
+  )
+}

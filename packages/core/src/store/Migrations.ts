@@ -1,0 +1,82 @@
+import { Effect } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { Filters, type Table, tableNames } from "./Tables.ts"
+import { GENESIS_HASH } from "../internal/auditHash.ts"
+
+export interface Migration {
+  readonly id: number
+  readonly name: string
+  readonly up: (sql: SqlClient.SqlClient, schema: string) => Effect.Effect<void, SqlError.SqlError>
+}
+
+const q = (schema: string, name: string) => `"${schema}"."${name}"`
+
+// Expression indexes must spell the expression the queries use: `data #>> '{a,b}'`.
+export const pathExpr = (path: string) => `data #>> '{${path.split(".").join(",")}}'`
+
+/** Append only: a migration that shipped is never edited, a change is a new migration. */
+export const migrations: ReadonlyArray<Migration> = [
+  {
+    id: 1,
+    name: "records_and_audit",
+    up: (sql, schema) =>
+      Effect.gen(function* () {
+        for (const table of tableNames) {
+          yield* sql.unsafe(`create table ${q(schema, table)} (
+            id text primary key,
+            version integer not null,
+            data jsonb not null,
+            created_at timestamptz not null default now(),
+            updated_at timestamptz not null default now()
+          )`)
+          for (const path of (Filters as Partial<Record<Table, ReadonlyArray<string>>>)[table] ?? []) {
+            const name = `${table}_${path.replace(/\./g, "_")}_idx`
+            yield* sql.unsafe(`create index "${name}" on ${q(schema, table)} ((${pathExpr(path)}))`)
+          }
+        }
+        yield* sql.unsafe(`create table ${q(schema, "revisions")} (tbl text primary key, rev bigint not null)`)
+        yield* sql.unsafe(`create table ${q(schema, "audit_events")} (
+          seq bigint primary key,
+          body jsonb not null,
+          prev_hash text not null,
+          hash text not null
+        )`)
+        // One row whose lock serialises writers, so the chain is a line and never a tree.
+        yield* sql.unsafe(`create table ${q(schema, "audit_head")} (
+          id integer primary key check (id = 1),
+          seq bigint not null,
+          hash text not null
+        )`)
+        yield* sql.unsafe(`insert into ${q(schema, "audit_head")} (id, seq, hash) values (1, 0, '${GENESIS_HASH}')`)
+      })
+  }
+]
+
+export const validSchemaName = /^[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * Applies what is missing, in order, under an advisory lock so replicas starting together do not
+ * race. Safe to run at every start.
+ */
+export const migrate = (schema: string) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql.withTransaction(
+      Effect.gen(function* () {
+        yield* sql`select pg_advisory_xact_lock(hashtext(${`clawfleet.migrate.${schema}`}))`
+        yield* sql.unsafe(`create schema if not exists "${schema}"`)
+        yield* sql.unsafe(`create table if not exists ${q(schema, "migrations")} (
+          id integer primary key,
+          name text not null,
+          applied_at timestamptz not null default now()
+        )`)
+        const applied = yield* sql.unsafe<{ id: number }>(`select id from ${q(schema, "migrations")}`)
+        const done = new Set(applied.map((r) => Number(r.id)))
+        for (const m of migrations) {
+          if (done.has(m.id)) continue
+          yield* m.up(sql, schema)
+          yield* sql.unsafe(`insert into ${q(schema, "migrations")} (id, name) values ($1, $2)`, [m.id, m.name])
+        }
+      })
+    )
+  })

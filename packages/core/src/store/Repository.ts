@@ -1,0 +1,145 @@
+import { Effect, Schema } from "effect"
+import { Corrupt, StoreError } from "../Errors.ts"
+import { RequestContext, type RequestInfo } from "../RequestContext.ts"
+import { type AuditDraft, RecordStore } from "./RecordStore.ts"
+import { type FilterPath, type Table, Tables } from "./Tables.ts"
+
+/** A value with the version a later write must present. */
+export interface Versioned<A> {
+  readonly value: A
+  readonly version: number
+}
+
+export interface PageRequest {
+  /** 1 to 1000; 100 when absent. */
+  readonly limit?: number | undefined
+  /** The `next` of the previous page. */
+  readonly cursor?: string | undefined
+}
+
+export interface Page<A> {
+  readonly items: ReadonlyArray<Versioned<A>>
+  /** Present when there may be more: pass it as `cursor`. */
+  readonly next?: string | undefined
+}
+
+export const DEFAULT_PAGE_SIZE = 100
+export const MAX_PAGE_SIZE = 1000
+
+export interface Repository<A, T extends Table = Table> {
+  readonly get: (id: string) => Effect.Effect<Versioned<A>, StoreError>
+  readonly find: (id: string) => Effect.Effect<Versioned<A> | undefined, StoreError>
+  readonly list: (
+    request?: PageRequest & { readonly where?: Partial<Record<FilterPath<T>, string>> }
+  ) => Effect.Effect<Page<A>, StoreError>
+  /** Every record, read page by page (for building indexes, not for request paths). */
+  readonly all: Effect.Effect<ReadonlyArray<Versioned<A>>, StoreError>
+  readonly create: (value: A, options?: { readonly action?: string }) => Effect.Effect<Versioned<A>, StoreError>
+  readonly update: (
+    value: A,
+    expectedVersion: number,
+    options?: { readonly action?: string; readonly audit?: boolean }
+  ) => Effect.Effect<Versioned<A>, StoreError>
+  readonly remove: (id: string, expectedVersion: number) => Effect.Effect<void, StoreError>
+}
+
+const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url")
+const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
+
+/** Derives a typed, audited repository for one table from the record store. */
+export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T extends Table>(
+  table: T,
+  schema: S,
+  idOf: (value: S["Type"]) => string
+) =>
+  Effect.gen(function* () {
+    type A = S["Type"]
+    const store = yield* RecordStore
+    const entity = Tables[table]
+    const encode = Schema.encodeSync(schema)
+    const decodeRow = (row: { id: string; version: number; data: unknown }) =>
+      Schema.decodeUnknownEffect(schema)(row.data).pipe(
+        Effect.map((value): Versioned<A> => ({ value, version: row.version })),
+        Effect.mapError((e) => new StoreError({ reason: new Corrupt({ entity, id: row.id, detail: e.message }) }))
+      )
+
+    const draft = (action: string, id: string, before: unknown, after: unknown) =>
+      Effect.map(
+        RequestContext,
+        (ctx: RequestInfo): AuditDraft => ({
+          actor: ctx.actor,
+          requestId: ctx.requestId,
+          action,
+          target: { kind: entity, id },
+          before,
+          after
+        })
+      )
+
+    const find = (id: string) =>
+      Effect.flatMap(store.get(table, id), (row) => (row ? decodeRow(row) : Effect.succeed(undefined)))
+
+    const list = Effect.fnUntraced(function* (
+      request: PageRequest & { readonly where?: Partial<Record<string, string>> } = {}
+    ) {
+      const limit = Math.min(Math.max(1, Math.floor(request.limit ?? DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
+      const where = Object.entries(request.where ?? {}).filter(
+        (e): e is [string, string] => typeof e[1] === "string"
+      )
+      // Ask for one more than a page: it tells whether a next page exists without a count.
+      const rows = yield* store.list(table, {
+        after: request.cursor === undefined ? undefined : decodeCursor(request.cursor),
+        limit: limit + 1,
+        where
+      })
+      const items = yield* Effect.forEach(rows.slice(0, limit), decodeRow)
+      return rows.length > limit ? { items, next: encodeCursor(rows[limit - 1]!.id) } : { items }
+    })
+
+    const all = Effect.gen(function* () {
+      const out: Array<Versioned<A>> = []
+      let cursor: string | undefined
+      do {
+        const page: Page<A> = yield* list({ limit: MAX_PAGE_SIZE, cursor })
+        out.push(...page.items)
+        cursor = page.next
+      } while (cursor !== undefined)
+      return out
+    })
+
+    const repo: Repository<A, T> = {
+      get: (id) => Effect.flatMap(find(id), (v) => (v ? Effect.succeed(v) : Effect.fail(StoreError.notFound(entity, id)))),
+      find,
+      list: list as Repository<A, T>["list"],
+      all,
+      create: (value, options) =>
+        Effect.gen(function* () {
+          const data = encode(value)
+          const id = idOf(value)
+          const row = yield* store.insert(table, id, data, yield* draft(options?.action ?? `${table}.create`, id, undefined, data))
+          return { value, version: row.version }
+        }),
+      update: (value, expectedVersion, options) =>
+        store.transaction(
+          Effect.gen(function* () {
+            const id = idOf(value)
+            const data = encode(value)
+            const before = options?.audit === false ? undefined : yield* store.get(table, id)
+            const audit =
+              options?.audit === false
+                ? undefined
+                : yield* draft(options?.action ?? `${table}.update`, id, before?.data, data)
+            const row = yield* store.update(table, id, expectedVersion, data, audit)
+            return { value, version: row.version }
+          })
+        ),
+      remove: (id, expectedVersion) =>
+        store.transaction(
+          Effect.gen(function* () {
+            const before = yield* store.get(table, id)
+            yield* store.remove(table, id, expectedVersion, yield* draft(`${table}.delete`, id, before?.data, undefined))
+          })
+        )
+    }
+    return repo
+  })

@@ -1,0 +1,168 @@
+import { Clock, Effect } from "effect"
+import { SqlClient, type SqlError } from "effect/sql"
+import { StoreError } from "../Errors.ts"
+import { hashAuditEvent } from "../internal/auditHash.ts"
+import { migrate, pathExpr, validSchemaName } from "./Migrations.ts"
+import { type AuditDraft, RecordStore, type Row, type StoredAudit } from "./RecordStore.ts"
+import { Filters, type Table, Tables } from "./Tables.ts"
+
+const isSqlError = (e: unknown): e is SqlError.SqlError => (e as { _tag?: unknown } | null)?._tag === "SqlError"
+
+const fromSql = (e: SqlError.SqlError): StoreError => StoreError.unavailable(e.message, e.isRetryable, e)
+
+const indexedPaths = new Set(Object.values(Filters).flat())
+
+/**
+ * The record store over any PostgreSQL `SqlClient` (a server through `@effect/sql-pg`, or PGlite
+ * through its socket). All tables live in one schema (default `clawfleet`) so the store can share
+ * a database with the application that embeds it.
+ */
+export const makeSqlRecordStore = (options: { readonly schema?: string | undefined } = {}) =>
+  Effect.gen(function* () {
+    const schema = options.schema ?? "clawfleet"
+    if (!validSchemaName.test(schema)) {
+      return yield* Effect.die(new Error(`invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`))
+    }
+    const sql = yield* SqlClient.SqlClient
+    yield* migrate(schema).pipe(Effect.mapError(fromSql))
+
+    const t = (table: Table) => sql(`${schema}.${table}`)
+    const head = sql(`${schema}.audit_head`)
+    const events = sql(`${schema}.audit_events`)
+    const revisionsTable = sql(`${schema}.revisions`)
+
+    const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError.SqlError> | StoreError, R> =>
+      sql.withTransaction(Effect.andThen(lockHead, self)).pipe(
+        Effect.mapError((e) => (isSqlError(e) ? fromSql(e) : (e as Exclude<E, SqlError.SqlError>)))
+      )
+
+    // Every writing transaction takes this lock first: writers queue in one order, so they can
+    // neither deadlock nor fork the audit chain.
+    const lockHead = Effect.asVoid(sql`select seq from ${head} where id = 1 for update`)
+
+    const appendIn = (draft: AuditDraft) =>
+      Effect.gen(function* () {
+        const [cur] = yield* sql<{ seq: string | number; hash: string }>`select seq, hash from ${head} where id = 1`
+        const seq = Number(cur!.seq) + 1
+        const body = {
+          seq,
+          at: new Date(yield* Clock.currentTimeMillis).toISOString(),
+          actor: draft.actor,
+          action: draft.action,
+          target: draft.target,
+          ...(draft.before !== undefined ? { before: draft.before } : {}),
+          ...(draft.after !== undefined ? { after: draft.after } : {}),
+          ...(draft.requestId !== undefined ? { requestId: draft.requestId } : {}),
+          ...(draft.decision !== undefined ? { decision: draft.decision } : {})
+        }
+        // Hash what jsonb will hand back, not what we were given.
+        const stored = JSON.parse(JSON.stringify(body)) as typeof body
+        const hash = hashAuditEvent(stored, cur!.hash)
+        yield* sql`insert into ${events} (seq, body, prev_hash, hash) values (${seq}, ${JSON.stringify(stored)}::jsonb, ${cur!.hash}, ${hash})`
+        yield* sql`update ${head} set seq = ${seq}, hash = ${hash} where id = 1`
+        return { ...stored, prevHash: cur!.hash, hash } satisfies StoredAudit
+      })
+
+    const bump = (table: Table) =>
+      sql`insert into ${revisionsTable} (tbl, rev) values (${table}, 1)
+          on conflict (tbl) do update set rev = ${revisionsTable}.rev + 1`
+
+    const currentVersion = (table: Table, id: string) =>
+      Effect.map(sql<{ version: number }>`select version from ${t(table)} where id = ${id}`, (rows) => rows[0]?.version)
+
+    const staleOrMissing = (table: Table, id: string, expectedVersion: number) =>
+      Effect.flatMap(currentVersion(table, id), (actual) =>
+        Effect.fail(
+          actual === undefined
+            ? StoreError.notFound(Tables[table], id)
+            : StoreError.conflict(Tables[table], id, expectedVersion, actual)
+        )
+      )
+
+    const writeTx = transaction
+
+    const toRow = (r: { id: string; version: number; data: unknown }): Row => ({
+      id: r.id,
+      version: Number(r.version),
+      data: typeof r.data === "string" ? JSON.parse(r.data) : r.data
+    })
+
+    return RecordStore.of({
+      get: (table, id) =>
+        sql<{ id: string; version: number; data: unknown }>`select id, version, data from ${t(table)} where id = ${id}`.pipe(
+          Effect.map((rows) => (rows[0] ? toRow(rows[0]) : undefined)),
+          Effect.mapError(fromSql)
+        ),
+
+      list: (table, query) => {
+        const bad = (query.where ?? []).find(([path]) => !indexedPaths.has(path as never))
+        if (bad) return Effect.die(new Error(`"${bad[0]}" is not a filterable path of ${table}`))
+        const conds = [
+          ...(query.after !== undefined ? [sql`id > ${query.after}`] : []),
+          ...(query.where ?? []).map(([path, value]) => sql`${sql.literal(pathExpr(path))} = ${value}`)
+        ]
+        const where = conds.length > 0 ? sql`where ${sql.and(conds)}` : sql``
+        return sql<{ id: string; version: number; data: unknown }>`select id, version, data from ${t(table)} ${where} order by id limit ${query.limit}`.pipe(
+          Effect.map((rows) => rows.map(toRow)),
+          Effect.mapError(fromSql)
+        )
+      },
+
+      insert: (table, id, data, draft) =>
+        writeTx(
+          Effect.gen(function* () {
+            const rows = yield* sql`insert into ${t(table)} (id, version, data) values (${id}, 1, ${JSON.stringify(data)}::jsonb)
+              on conflict (id) do nothing returning id`
+            if (rows.length === 0) return yield* Effect.fail(StoreError.alreadyExists(Tables[table], id))
+            yield* bump(table)
+            if (draft) yield* appendIn(draft)
+            return { id, version: 1, data: JSON.parse(JSON.stringify(data)) } satisfies Row
+          })
+        ),
+
+      update: (table, id, expectedVersion, data, draft) =>
+        writeTx(
+          Effect.gen(function* () {
+            const rows = yield* sql<{ version: number }>`update ${t(table)}
+              set data = ${JSON.stringify(data)}::jsonb, version = version + 1, updated_at = now()
+              where id = ${id} and version = ${expectedVersion} returning version`
+            if (rows.length === 0) return yield* staleOrMissing(table, id, expectedVersion)
+            yield* bump(table)
+            if (draft) yield* appendIn(draft)
+            return { id, version: Number(rows[0]!.version), data: JSON.parse(JSON.stringify(data)) } satisfies Row
+          })
+        ),
+
+      remove: (table, id, expectedVersion, draft) =>
+        writeTx(
+          Effect.gen(function* () {
+            const rows = yield* sql`delete from ${t(table)} where id = ${id} and version = ${expectedVersion} returning id`
+            if (rows.length === 0) return yield* staleOrMissing(table, id, expectedVersion)
+            yield* bump(table)
+            if (draft) yield* appendIn(draft)
+          })
+        ),
+
+      transaction,
+
+      revision: (tables) =>
+        sql<{ rev: string | null }>`select coalesce(sum(rev), 0)::text as rev from ${revisionsTable} where tbl in ${sql.in(tables as Array<string>)}`.pipe(
+          Effect.map((rows) => Number(rows[0]?.rev ?? 0)),
+          Effect.mapError(fromSql)
+        ),
+
+      appendAudit: (draft) => writeTx(appendIn(draft)),
+
+      listAudit: (afterSeq, limit) =>
+        sql<{ body: unknown; prev_hash: string; hash: string }>`select body, prev_hash, hash from ${events}
+          where seq > ${afterSeq} order by seq limit ${limit}`.pipe(
+          Effect.map((rows) =>
+            rows.map((r) => {
+              const body = (typeof r.body === "string" ? JSON.parse(r.body) : r.body) as StoredAudit
+              return { ...body, prevHash: r.prev_hash, hash: r.hash }
+            })
+          ),
+          Effect.mapError(fromSql)
+        )
+    })
+  })
