@@ -61,10 +61,11 @@ export interface PgliteOptions extends SqlOptions {
 }
 
 /**
- * Embedded PostgreSQL (PGlite), spoken to over its socket by the same client as a real server,
- * so it runs the very same SQL. PGlite is one session, hence one connection.
+ * A `SqlClient` (and `PgClient`) for embedded PostgreSQL (PGlite), spoken to over its socket by the
+ * same client as a real server, so it runs the very same SQL. PGlite is one session, hence one
+ * connection. PGlite and the client are loaded only when this layer is built.
  */
-export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Services> =>
+export const pgliteClient = (options: { readonly dataDir?: string | undefined } = {}) =>
   Layer.unwrap(
     Effect.gen(function* () {
       const [{ PGlite }, { PGLiteSocketServer }, { PgClient }] = yield* Effect.promise(() =>
@@ -83,11 +84,16 @@ export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Services> 
         (s) => Effect.promise(() => s.stop())
       )
       const [host, port] = server.getServerConn().split(":")
-      return layerSql(options).pipe(
-        Layer.provide(
-          PgClient.layer({ host: host ?? "127.0.0.1", port: Number(port), database: "postgres", username: "postgres", maxConnections: 1 })
-        ),
-        Layer.orDie
-      )
+      return PgClient.layer({
+        host: host ?? "127.0.0.1",
+        port: Number(port),
+        database: "postgres",
+        username: "postgres",
+        maxConnections: 1
+      })
     })
   )
+
+/** Embedded PostgreSQL (PGlite), in a directory or in memory. */
+export const layerPglite = (options: PgliteOptions = {}): Layer.Layer<Services> =>
+  layerSql(options).pipe(Layer.provide(pgliteClient(options)), Layer.orDie)

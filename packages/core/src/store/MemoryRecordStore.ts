@@ -79,12 +79,14 @@ export function makeMemoryRecordStoreWithLog() {
       })
     )
 
-  // Revisions only ever grow, also on rollback: a cache built from a write that was then undone
-  // must not be mistaken for current.
+  // Revisions come from one counter that never goes back, not even on rollback: an index built
+  // from a write that was then undone must never be mistaken for current. Same rule as the SQL
+  // sequence.
+  let revisionCounter = 0
   const bump = (journal: Journal, table: Table) => {
-    const next = () => revisions.set(table, (revisions.get(table) ?? 0) + 1)
-    next()
-    journal.push(next)
+    const prev = revisions.get(table)
+    revisions.set(table, ++revisionCounter)
+    journal.push(() => (prev === undefined ? revisions.delete(table) : revisions.set(table, prev)))
   }
 
   const appendIn = (journal: Journal, now: string, draft: AuditDraft): StoredAudit => {
@@ -158,7 +160,7 @@ export function makeMemoryRecordStoreWithLog() {
 
     transaction,
 
-    revision: (names) => Effect.sync(() => names.reduce((sum, t) => sum + (revisions.get(t) ?? 0), 0)),
+    revision: (names) => Effect.sync(() => names.reduce((max, t) => Math.max(max, revisions.get(t) ?? 0), 0)),
 
     appendAudit: (draft) => write((journal, now) => appendIn(journal, now, draft)),
 

@@ -34,6 +34,7 @@ export const migrations: ReadonlyArray<Migration> = [
             yield* sql.unsafe(`create index "${name}" on ${q(schema, table)} ((${pathExpr(path)}))`)
           }
         }
+        yield* sql.unsafe(`create sequence ${q(schema, "revision_seq")}`)
         yield* sql.unsafe(`create table ${q(schema, "revisions")} (tbl text primary key, rev bigint not null)`)
         yield* sql.unsafe(`create table ${q(schema, "audit_events")} (
           seq bigint primary key,

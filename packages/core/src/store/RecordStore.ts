@@ -58,7 +58,10 @@ export class RecordStore extends Context.Service<
     readonly remove: (table: Table, id: string, expectedVersion: number, audit?: AuditDraft) => Effect.Effect<void, StoreError>
     /** Runs `self` atomically: all of its writes and audit events commit together or not at all. */
     readonly transaction: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StoreError, R>
-    /** A number that changes whenever any of the tables is written. */
+    /**
+     * A number that changes whenever any of the tables is written, and never comes back to a value
+     * it had (not even after a rollback), so it can key a cache.
+     */
     readonly revision: (tables: ReadonlyArray<Table>) => Effect.Effect<number, StoreError>
     /** Appends an event that describes no write of its own (a decision, a sign-in). */
     readonly appendAudit: (draft: AuditDraft) => Effect.Effect<StoredAudit, StoreError>

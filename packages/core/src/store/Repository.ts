@@ -41,6 +41,16 @@ export interface Repository<A, T extends Table = Table> {
     options?: { readonly action?: string; readonly audit?: boolean }
   ) => Effect.Effect<Versioned<A>, StoreError>
   readonly remove: (id: string, expectedVersion: number) => Effect.Effect<void, StoreError>
+  /**
+   * Reads, applies `f` and writes in one transaction, so concurrent `modify` calls queue instead
+   * of conflicting: none is lost and none needs a retry. Use `update` with the version you showed
+   * a person (If-Match) when their edit must fail if the record moved on.
+   */
+  readonly modify: (
+    id: string,
+    f: (current: A) => A,
+    options?: { readonly action?: string; readonly audit?: boolean }
+  ) => Effect.Effect<Versioned<A>, StoreError>
 }
 
 const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url")
@@ -108,6 +118,13 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
     })
 
     const repo: Repository<A, T> = {
+      modify: (id, f, options) =>
+        store.transaction(
+          Effect.gen(function* () {
+            const current = yield* repo.get(id)
+            return yield* repo.update(f(current.value), current.version, options)
+          })
+        ),
       get: (id) => Effect.flatMap(find(id), (v) => (v ? Effect.succeed(v) : Effect.fail(StoreError.notFound(entity, id)))),
       find,
       list: list as Repository<A, T>["list"],
@@ -119,27 +136,27 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
           const row = yield* store.insert(table, id, data, yield* draft(options?.action ?? `${table}.create`, id, undefined, data))
           return { value, version: row.version }
         }),
+      // The version check before the write is also what makes `before` exact: a write only lands
+      // on the version that was read. Doomed writes fail here, without queueing for the write lock.
       update: (value, expectedVersion, options) =>
-        store.transaction(
-          Effect.gen(function* () {
-            const id = idOf(value)
-            const data = encode(value)
-            const before = options?.audit === false ? undefined : yield* store.get(table, id)
-            const audit =
-              options?.audit === false
-                ? undefined
-                : yield* draft(options?.action ?? `${table}.update`, id, before?.data, data)
-            const row = yield* store.update(table, id, expectedVersion, data, audit)
-            return { value, version: row.version }
-          })
-        ),
+        Effect.gen(function* () {
+          const id = idOf(value)
+          const data = encode(value)
+          const before = yield* store.get(table, id)
+          if (before === undefined) return yield* StoreError.notFound(entity, id)
+          if (before.version !== expectedVersion) return yield* StoreError.conflict(entity, id, expectedVersion, before.version)
+          const audit =
+            options?.audit === false ? undefined : yield* draft(options?.action ?? `${table}.update`, id, before.data, data)
+          const row = yield* store.update(table, id, expectedVersion, data, audit)
+          return { value, version: row.version }
+        }),
       remove: (id, expectedVersion) =>
-        store.transaction(
-          Effect.gen(function* () {
-            const before = yield* store.get(table, id)
-            yield* store.remove(table, id, expectedVersion, yield* draft(`${table}.delete`, id, before?.data, undefined))
-          })
-        )
+        Effect.gen(function* () {
+          const before = yield* store.get(table, id)
+          if (before === undefined) return yield* StoreError.notFound(entity, id)
+          if (before.version !== expectedVersion) return yield* StoreError.conflict(entity, id, expectedVersion, before.version)
+          yield* store.remove(table, id, expectedVersion, yield* draft(`${table}.delete`, id, before.data, undefined))
+        })
     }
     return repo
   })

@@ -63,9 +63,11 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         return { ...stored, prevHash: cur!.hash, hash } satisfies StoredAudit
       })
 
+    // Values come from a sequence, which a rollback does not rewind: a revision seen inside a
+    // transaction that was rolled back is never handed out again.
     const bump = (table: Table) =>
-      sql`insert into ${revisionsTable} (tbl, rev) values (${table}, 1)
-          on conflict (tbl) do update set rev = ${revisionsTable}.rev + 1`
+      sql`insert into ${revisionsTable} (tbl, rev) values (${table}, nextval(${`${schema}.revision_seq`}::regclass))
+          on conflict (tbl) do update set rev = excluded.rev`
 
     const currentVersion = (table: Table, id: string) =>
       Effect.map(sql<{ version: number }>`select version from ${t(table)} where id = ${id}`, (rows) => rows[0]?.version)
@@ -146,7 +148,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
       transaction,
 
       revision: (tables) =>
-        sql<{ rev: string | null }>`select coalesce(sum(rev), 0)::text as rev from ${revisionsTable} where tbl in ${sql.in(tables as Array<string>)}`.pipe(
+        sql<{ rev: string | null }>`select coalesce(max(rev), 0)::text as rev from ${revisionsTable} where tbl in ${sql.in(tables as Array<string>)}`.pipe(
           Effect.map((rows) => Number(rows[0]?.rev ?? 0)),
           Effect.mapError(fromSql)
         ),
