@@ -8,14 +8,16 @@ export type AuditVerification =
   | { readonly ok: true; readonly events: number; readonly headHash: string }
   | { readonly ok: false; readonly events: number; readonly brokenAt: number; readonly reason: string }
 
-const toEvent = (e: StoredAudit) =>
-  new AuditEvent({ ...e, at: DateTime.makeUnsafe(e.at) as DateTime.Utc })
+const toEvent = (e: StoredAudit) => new AuditEvent({ ...e, at: DateTime.makeUnsafe(e.at) as DateTime.Utc })
 
 /** Reads the audit log and proves it was not rewritten. Appending happens inside each write. */
 export class Audit extends Context.Service<
   Audit,
   {
-    readonly list: (options?: { readonly afterSeq?: number; readonly limit?: number }) => Effect.Effect<ReadonlyArray<AuditEvent>, StoreError>
+    readonly list: (options?: {
+      readonly afterSeq?: number
+      readonly limit?: number
+    }) => Effect.Effect<ReadonlyArray<AuditEvent>, StoreError>
     /** Recomputes every hash from the first event on; names the first event that does not fit. */
     readonly verifyAuditChain: Effect.Effect<AuditVerification, StoreError>
   }
@@ -26,9 +28,8 @@ export class Audit extends Context.Service<
       const store = yield* RecordStore
       return Audit.of({
         list: (options) =>
-          Effect.map(
-            store.listAudit(options?.afterSeq ?? 0, Math.min(Math.max(1, options?.limit ?? 100), 1000)),
-            (events) => events.map(toEvent)
+          Effect.map(store.listAudit(options?.afterSeq ?? 0, Math.min(Math.max(1, options?.limit ?? 100), 1000)), (events) =>
+            events.map(toEvent)
           ),
         verifyAuditChain: Effect.gen(function* () {
           let prev = GENESIS_HASH

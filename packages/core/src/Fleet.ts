@@ -2,7 +2,7 @@ import { Clock, Context, DateTime, Effect, Layer, Schema } from "effect"
 import { Catalog } from "./Catalog.ts"
 import { Directory } from "./Directory.ts"
 import { Department, Person, Team } from "./domain/Directory.ts"
-import type { Grant, Resource, Subject } from "./domain/Grant.ts"
+import { type Grant, Resource, Subject } from "./domain/Grant.ts"
 import { Tenant, TenantSpec, TenantStatus } from "./domain/Tenant.ts"
 import { StoreError, ValidationError } from "./Errors.ts"
 import type { Decision, Explanation } from "./grants/AccessIndex.ts"
@@ -47,8 +47,7 @@ const decode =
 
 const decodeTenant = decode(Tenant, "tenant")
 
-const invalid = (subject: string, path: string, message: string) =>
-  new ValidationError({ subject, issues: [{ path, message }] })
+const invalid = (subject: string, path: string, message: string) => new ValidationError({ subject, issues: [{ path, message }] })
 
 /**
  * The use cases an operator, a portal or a script needs, each one atomic and audited under the
@@ -80,8 +79,8 @@ export class Fleet extends Context.Service<
     readonly deleteTenant: (name: string) => Effect.Effect<Tenant, FleetError>
     readonly grant: (input: GrantInput) => Effect.Effect<Grant, FleetError>
     readonly revoke: (grantId: string) => Effect.Effect<void, FleetError>
-    readonly check: (personId: string, resource: Resource) => Effect.Effect<Decision, FleetError>
-    readonly explain: (subject: Subject, resource: Resource) => Effect.Effect<Explanation, FleetError>
+    readonly check: (personId: string, resource: typeof Resource.Encoded) => Effect.Effect<Decision, FleetError>
+    readonly explain: (subject: typeof Subject.Encoded, resource: typeof Resource.Encoded) => Effect.Effect<Explanation, FleetError>
     readonly effectiveAccess: (tenant: string) => Effect.Effect<EffectiveAccess, FleetError>
   }
 >()("@clawfleet/core/Fleet") {
@@ -126,7 +125,12 @@ export class Fleet extends Context.Service<
       })
 
       // Re-reads, applies `change` to the spec, and writes with the version it read.
-      const changeSpec = (name: string, action: string, change: (spec: typeof TenantSpec.Encoded) => typeof TenantSpec.Encoded, expectedGeneration?: number) =>
+      const changeSpec = (
+        name: string,
+        action: string,
+        change: (spec: typeof TenantSpec.Encoded) => typeof TenantSpec.Encoded,
+        expectedGeneration?: number
+      ) =>
         store.transaction(
           Effect.gen(function* () {
             const current = yield* tenants.get(name)
@@ -185,7 +189,11 @@ export class Fleet extends Context.Service<
               for (const t of yield* tenants.byOwner(id)) {
                 if (!t.value.spec.suspended) {
                   yield* tenants.update(
-                    new Tenant({ ...t.value, spec: new TenantSpec({ ...t.value.spec, suspended: true }), generation: t.value.generation + 1 }),
+                    new Tenant({
+                      ...t.value,
+                      spec: new TenantSpec({ ...t.value.spec, suspended: true }),
+                      generation: t.value.generation + 1
+                    }),
                     t.version,
                     { action: "tenant.suspend" }
                   )
@@ -203,12 +211,13 @@ export class Fleet extends Context.Service<
           return yield* changeSpec(
             name,
             "tenant.update",
-            (spec) => ({
-              ...spec,
-              ...patch,
-              openclaw: { ...spec.openclaw, ...patch.openclaw },
-              resources: { ...spec.resources, ...patch.resources }
-            }) as typeof TenantSpec.Encoded,
+            (spec) =>
+              ({
+                ...spec,
+                ...patch,
+                openclaw: { ...spec.openclaw, ...patch.openclaw },
+                resources: { ...spec.resources, ...patch.resources }
+              }) as typeof TenantSpec.Encoded,
             options?.expectedGeneration
           )
         }),
@@ -242,8 +251,13 @@ export class Fleet extends Context.Service<
         }),
         grant: (input) => grants.grant(input),
         revoke: (id) => grants.revoke(id),
-        check: (personId, resource) => grants.check(personId, resource),
-        explain: (subject, resource) => grants.explain(subject, resource),
+        check: Effect.fn("Fleet.check")(function* (personId, resource) {
+          return yield* grants.check(personId, yield* decode(Resource, "resource")(resource))
+        }),
+        explain: Effect.fn("Fleet.explain")(function* (subject, resource) {
+          const s = yield* decode(Subject, "subject")(subject)
+          return yield* grants.explain(s, yield* decode(Resource, "resource")(resource))
+        }),
         effectiveAccess: (tenant) => grants.effectiveAccess(tenant)
       })
     })

@@ -1,5 +1,5 @@
 import { Context, Effect, Layer } from "effect"
-import { Tenant, TenantStatus } from "./domain/Tenant.ts"
+import { Tenant, type TenantStatus } from "./domain/Tenant.ts"
 import type { StoreError } from "./Errors.ts"
 import { makeRepository, type Repository, type Versioned } from "./store/Repository.ts"
 
@@ -12,11 +12,7 @@ export class Tenants extends Context.Service<
      * Writes status only: the generation stays, and the audit log is spared the reconciler's
      * heartbeat. Fails with Conflict when the record moved on since `expectedVersion`.
      */
-    readonly writeStatus: (
-      name: string,
-      expectedVersion: number,
-      status: TenantStatus
-    ) => Effect.Effect<Versioned<Tenant>, StoreError>
+    readonly writeStatus: (name: string, expectedVersion: number, status: TenantStatus) => Effect.Effect<Versioned<Tenant>, StoreError>
   }
 >()("@clawfleet/core/Tenants") {
   static readonly layer = Layer.effect(
@@ -25,8 +21,7 @@ export class Tenants extends Context.Service<
       const repo = yield* makeRepository("tenants", Tenant, (t) => t.name)
       return Tenants.of({
         ...repo,
-        byOwner: (owner) =>
-          Effect.map(repo.list({ where: { "spec.owner": owner }, limit: 1000 }), (page) => page.items),
+        byOwner: (owner) => Effect.map(repo.list({ where: { "spec.owner": owner }, limit: 1000 }), (page) => page.items),
         writeStatus: Effect.fn("Tenants.writeStatus")(function* (name, expectedVersion, status) {
           const current = yield* repo.get(name)
           return yield* repo.update(new Tenant({ ...current.value, status }), expectedVersion, { audit: false })

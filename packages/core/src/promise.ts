@@ -1,11 +1,11 @@
 import { Effect, type Layer, ManagedRuntime } from "effect"
+import { Audit } from "./Audit.ts"
 import * as Clawfleet from "./Clawfleet.ts"
+import { Directory } from "./Directory.ts"
 import { Fleet } from "./Fleet.ts"
 import type { RequestInfo } from "./RequestContext.ts"
 import { withActor } from "./RequestContext.ts"
 import * as Store from "./Store.ts"
-import { Audit } from "./Audit.ts"
-import { Directory } from "./Directory.ts"
 import { Tenants } from "./Tenants.ts"
 
 export type StoreOption =
@@ -37,10 +37,8 @@ export type ClawfleetClient = { readonly [K in keyof FleetApi]: Promised<FleetAp
 
 type Runtime = ManagedRuntime.ManagedRuntime<Clawfleet.Services, never>
 
-const getTenant = (run: Runtime, name: string) =>
-  run.runPromise(Tenants.use((t) => Effect.map(t.get(name), (v) => v.value)))
-const getPerson = (run: Runtime, id: string) =>
-  run.runPromise(Directory.use((d) => Effect.map(d.people.get(id), (v) => v.value)))
+const getTenant = (run: Runtime, name: string) => run.runPromise(Tenants.use((t) => Effect.map(t.get(name), (v) => v.value)))
+const getPerson = (run: Runtime, id: string) => run.runPromise(Directory.use((d) => Effect.map(d.people.get(id), (v) => v.value)))
 const verifyAudit = (run: Runtime) => run.runPromise(Audit.use((a) => a.verifyAuditChain))
 
 const storeLayer = (store: StoreOption | undefined): Layer.Layer<Store.Services> => {
@@ -81,7 +79,8 @@ export const createClawfleet = async (options: ClawfleetOptions = {}): Promise<C
   await runtime.runPromise(Effect.void)
   const defaultActor = options.actor ?? "system"
 
-  const call = (name: (typeof fleetMethods)[number], arity: number) =>
+  const call =
+    (name: (typeof fleetMethods)[number], arity: number) =>
     (...args: Array<unknown>) => {
       const info = (args.length > arity ? args[arity] : undefined) as Partial<RequestInfo> | undefined
       const effect = Fleet.use((fleet) =>

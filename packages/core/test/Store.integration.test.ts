@@ -1,12 +1,12 @@
-import { PgClient } from "@effect/sql-pg"
-import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
-import { SqlClient } from "effect/sql"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Department, Directory, Store } from "@clawfleet/core"
 import { storeConformance } from "@clawfleet/core/testing"
+import { PgClient } from "@effect/sql-pg"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer, Redacted } from "effect"
+import { SqlClient } from "effect/sql"
 
 const tamperSql = (schema: string) => (seq: number) =>
   SqlClient.SqlClient.use((sql) =>
@@ -27,15 +27,11 @@ if (pgUrl === undefined) {
   const schema = `cf_test_${process.pid}_${Date.now().toString(36)}`
   const client = PgClient.layer({ url: Redacted.make(pgUrl), maxConnections: 10 })
   const dropSchema = Layer.effectDiscard(
-    Effect.addFinalizer(() =>
-      SqlClient.SqlClient.use((sql) => sql.unsafe(`drop schema if exists "${schema}" cascade`)).pipe(Effect.orDie)
-    )
+    Effect.addFinalizer(() => SqlClient.SqlClient.use((sql) => sql.unsafe(`drop schema if exists "${schema}" cascade`)).pipe(Effect.orDie))
   )
-  storeConformance(
-    "postgres",
-    Layer.mergeAll(Store.layerSql({ schema }), dropSchema).pipe(Layer.provideMerge(client)),
-    { tamper: tamperSql(schema) }
-  )
+  storeConformance("postgres", Layer.mergeAll(Store.layerSql({ schema }), dropSchema).pipe(Layer.provideMerge(client)), {
+    tamper: tamperSql(schema)
+  })
 }
 
 describe("pglite in a directory", () => {
@@ -49,5 +45,6 @@ describe("pglite in a directory", () => {
       const again = yield* read.pipe(Effect.provide(Store.layerPglite({ dataDir })))
       assert.strictEqual(again.value.displayName, "Kept")
       assert.strictEqual(again.version, 1)
-    }).pipe(Effect.scoped))
+    }).pipe(Effect.scoped)
+  )
 })

@@ -1,6 +1,6 @@
-import { Effect, Layer } from "effect"
 import { Store } from "@clawfleet/core"
 import { storeConformance } from "@clawfleet/core/testing"
+import { Effect, Layer } from "effect"
 import { makeMemoryRecordStoreWithLog } from "../src/store/MemoryRecordStore.ts"
 import { RecordStore, type StoredAudit } from "../src/store/RecordStore.ts"
 

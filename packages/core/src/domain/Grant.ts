@@ -23,7 +23,18 @@ export const ResourceName = Schema.String.check(
   })
 )
 
-export const Resource = Schema.Struct({ kind: ResourceKind, name: ResourceName })
+const egressName = /^(?:\*|(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)$/
+
+export const Resource = Schema.Struct({ kind: ResourceKind, name: ResourceName }).check(
+  Schema.makeFilter(
+    (r: { readonly kind: ResourceKind; readonly name: string }) =>
+      r.kind !== "egress" ||
+      egressName.test(r.name) || {
+        path: ["name"],
+        issue: "an egress resource must be *, a lower-case host such as api.example.com, or a pattern such as *.example.com"
+      }
+  )
+)
 export type Resource = typeof Resource.Type
 
 export const GrantEffect = Schema.Literals(["allow", "deny"])

@@ -89,11 +89,7 @@ export const DisplayName = Schema.String.check(
 
 /** A reference to a secret held outside clawfleet (a Kubernetes Secret, a vault path, an env var). */
 export const SecretRef = Schema.Struct({
-  name: Schema.String.check(
-    Schema.isPattern(/^[A-Za-z0-9._/-]{1,253}$/, { message: "must be a secret name (letters, digits, . _ / -)" })
-  ),
-  key: Schema.String.check(
-    Schema.isPattern(/^[A-Za-z0-9._-]{1,253}$/, { message: "must be a secret key (letters, digits, . _ -)" })
-  )
+  name: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._/-]{1,253}$/, { message: "must be a secret name (letters, digits, . _ / -)" })),
+  key: Schema.String.check(Schema.isPattern(/^[A-Za-z0-9._-]{1,253}$/, { message: "must be a secret key (letters, digits, . _ -)" }))
 })
 export type SecretRef = typeof SecretRef.Type

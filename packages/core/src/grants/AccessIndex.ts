@@ -72,19 +72,22 @@ export class AccessIndex {
   private readonly people: Map<string, Person>
   private readonly teams: Map<string, Team>
   private readonly disabled: Set<string>
+  private readonly departments: Set<string> | undefined
 
   private constructor(
     bySubject: Map<string, Map<string, Map<string, Array<Entry>>>>,
     chains: Map<string, ReadonlyArray<string>>,
     people: Map<string, Person>,
     teams: Map<string, Team>,
-    disabled: Set<string>
+    disabled: Set<string>,
+    departments: Set<string> | undefined
   ) {
     this.bySubject = bySubject
     this.chains = chains
     this.people = people
     this.teams = teams
     this.disabled = disabled
+    this.departments = departments
   }
 
   static build(input: {
@@ -101,7 +104,10 @@ export class AccessIndex {
     for (const p of input.people) {
       people.set(p.id, p)
       if (p.disabled) disabled.add(p.id)
-      chains.set(p.id, AccessIndex.chainOf(p, teams).map((l) => subjectKey(l.subject)))
+      chains.set(
+        p.id,
+        AccessIndex.chainOf(p, teams).map((l) => subjectKey(l.subject))
+      )
     }
     const bySubject = new Map<string, Map<string, Map<string, Array<Entry>>>>()
     for (const g of input.grants) {
@@ -118,7 +124,8 @@ export class AccessIndex {
         grant: g
       })
     }
-    return new AccessIndex(bySubject, chains, people, teams, disabled)
+    const departments = input.departments === undefined ? undefined : new Set([...input.departments].map((d) => d.id as string))
+    return new AccessIndex(bySubject, chains, people, teams, disabled, departments)
   }
 
   /** The person, their team, their department (the team's, else their own), and the org. */
@@ -153,6 +160,8 @@ export class AccessIndex {
         ]
       }
       case "department":
+        // Without the department list (an index built from people and teams only) any id is taken.
+        if (this.departments !== undefined && !this.departments.has(subject.id)) return undefined
         return [
           { subject, via: `is department ${subject.id}` },
           { subject: { kind: "org" }, via: "everybody is in the org" }
@@ -224,7 +233,12 @@ export class AccessIndex {
     const base =
       subject.kind === "person" && this.disabled.has(subject.id)
         ? DISABLED
-        : this.decide(chain.map((l) => subjectKey(l.subject)), resource.kind, resource.name, now)
+        : this.decide(
+            chain.map((l) => subjectKey(l.subject)),
+            resource.kind,
+            resource.name,
+            now
+          )
     return { ...base, subject, resource, chain, grants, decidedBy: base === DISABLED ? undefined : decidedBy }
   }
 

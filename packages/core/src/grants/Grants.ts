@@ -4,8 +4,8 @@ import { Directory } from "../Directory.ts"
 import { Grant, GrantEffect, Resource, type ResourceKind, Subject } from "../domain/Grant.ts"
 import { type StoreError, ValidationError } from "../Errors.ts"
 import { RequestContext } from "../RequestContext.ts"
-import { makeRepository, type Page, type PageRequest, type Repository } from "../store/Repository.ts"
 import { RecordStore } from "../store/RecordStore.ts"
+import { makeRepository, type Page, type PageRequest, type Repository } from "../store/Repository.ts"
 import { Tenants } from "../Tenants.ts"
 import { AccessIndex, type Decision, type Explanation } from "./AccessIndex.ts"
 
@@ -42,9 +42,7 @@ export class Grants extends Context.Service<
   {
     readonly grant: (input: GrantInput) => Effect.Effect<Grant, StoreError | ValidationError>
     readonly revoke: (id: string) => Effect.Effect<void, StoreError>
-    readonly list: (
-      request?: PageRequest & { readonly subject?: Subject | undefined }
-    ) => Effect.Effect<Page<Grant>, StoreError>
+    readonly list: (request?: PageRequest & { readonly subject?: Subject | undefined }) => Effect.Effect<Page<Grant>, StoreError>
     readonly check: (personId: string, resource: Resource) => Effect.Effect<Decision, StoreError>
     readonly explain: (subject: Subject, resource: Resource) => Effect.Effect<Explanation, StoreError>
     readonly effectiveAccess: (tenant: string) => Effect.Effect<EffectiveAccess, StoreError>
@@ -71,10 +69,16 @@ export class Grants extends Context.Service<
           Effect.gen(function* () {
             const again = yield* store.revision(accessTables)
             if (cached !== undefined && cached.revision === again) return cached.index
-            const [people, teams, grants] = yield* Effect.all([directory.people.all, directory.teams.all, repo.all])
+            const [people, teams, departments, grants] = yield* Effect.all([
+              directory.people.all,
+              directory.teams.all,
+              directory.departments.all,
+              repo.all
+            ])
             const index = AccessIndex.build({
               people: people.map((p) => p.value),
               teams: teams.map((t) => t.value),
+              departments: departments.map((d) => d.value),
               grants: grants.map((g) => g.value)
             })
             cached = { revision: again, index }

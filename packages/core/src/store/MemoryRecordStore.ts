@@ -27,145 +27,145 @@ export const makeMemoryRecordStore = Effect.map(makeMemoryRecordStoreWithLog(), 
 /** Also hands back the raw audit array: tests use it to prove that tampering is detected. */
 export function makeMemoryRecordStoreWithLog() {
   return Effect.gen(function* () {
-  const tables = new Map<Table, Map<string, Row>>()
-  const revisions = new Map<Table, number>()
-  const audit: Array<StoredAudit> = []
-  const lock = yield* Semaphore.make(1)
+    const tables = new Map<Table, Map<string, Row>>()
+    const revisions = new Map<Table, number>()
+    const audit: Array<StoredAudit> = []
+    const lock = yield* Semaphore.make(1)
 
-  const tableOf = (table: Table) => {
-    let t = tables.get(table)
-    if (!t) {
-      t = new Map()
-      tables.set(table, t)
+    const tableOf = (table: Table) => {
+      let t = tables.get(table)
+      if (!t) {
+        t = new Map()
+        tables.set(table, t)
+      }
+      return t
     }
-    return t
-  }
 
-  const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
-    Effect.flatMap(CurrentJournal, (outer: Journal | undefined) => {
-      if (outer) {
-        // A nested transaction is a savepoint: undo only what it did.
-        const mark = outer.length
-        return Effect.onExit(self, (exit) =>
-          Effect.sync(() => {
-            if (Exit.isFailure(exit)) for (const undo of outer.splice(mark).reverse()) undo()
+    const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | StoreError, R> =>
+      Effect.flatMap(CurrentJournal, (outer: Journal | undefined) => {
+        if (outer) {
+          // A nested transaction is a savepoint: undo only what it did.
+          const mark = outer.length
+          return Effect.onExit(self, (exit) =>
+            Effect.sync(() => {
+              if (Exit.isFailure(exit)) for (const undo of outer.splice(mark).reverse()) undo()
+            })
+          )
+        }
+        return lock.withPermits(1)(
+          Effect.suspend(() => {
+            const journal: Journal = []
+            return self.pipe(
+              Effect.provideService(CurrentJournal, journal),
+              Effect.onExit((exit) =>
+                Effect.sync(() => {
+                  if (Exit.isFailure(exit)) for (const undo of journal.reverse()) undo()
+                })
+              )
+            )
           })
         )
-      }
-      return lock.withPermits(1)(
-        Effect.suspend(() => {
-          const journal: Journal = []
-          return self.pipe(
-            Effect.provideService(CurrentJournal, journal),
-            Effect.onExit((exit) =>
-              Effect.sync(() => {
-                if (Exit.isFailure(exit)) for (const undo of journal.reverse()) undo()
-              })
-            )
-          )
+      })
+
+    // Runs one write inside the current transaction (or its own), with its journal.
+    const write = <A>(f: (journal: Journal, now: string) => A | StoreError): Effect.Effect<A, StoreError> =>
+      transaction(
+        Effect.gen(function* () {
+          const journal = (yield* CurrentJournal) as Journal
+          const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+          const result = f(journal, now)
+          if (result instanceof StoreError) return yield* result
+          return result
         })
       )
-    })
 
-  // Runs one write inside the current transaction (or its own), with its journal.
-  const write = <A>(f: (journal: Journal, now: string) => A | StoreError): Effect.Effect<A, StoreError> =>
-    transaction(
-      Effect.gen(function* () {
-        const journal = (yield* CurrentJournal) as Journal
-        const now = new Date(yield* Clock.currentTimeMillis).toISOString()
-        const result = f(journal, now)
-        if (result instanceof StoreError) return yield* result
-        return result
-      })
-    )
-
-  // Revisions come from one counter that never goes back, not even on rollback: an index built
-  // from a write that was then undone must never be mistaken for current. Same rule as the SQL
-  // sequence.
-  let revisionCounter = 0
-  const bump = (journal: Journal, table: Table) => {
-    const prev = revisions.get(table)
-    revisions.set(table, ++revisionCounter)
-    journal.push(() => (prev === undefined ? revisions.delete(table) : revisions.set(table, prev)))
-  }
-
-  const appendIn = (journal: Journal, now: string, draft: AuditDraft): StoredAudit => {
-    const prevHash = audit.at(-1)?.hash ?? GENESIS_HASH
-    const body = {
-      seq: audit.length + 1,
-      at: now,
-      actor: draft.actor,
-      action: draft.action,
-      target: draft.target,
-      ...(draft.before !== undefined ? { before: asJson(draft.before) } : {}),
-      ...(draft.after !== undefined ? { after: asJson(draft.after) } : {}),
-      ...(draft.requestId !== undefined ? { requestId: draft.requestId } : {}),
-      ...(draft.decision !== undefined ? { decision: draft.decision } : {})
+    // Revisions come from one counter that never goes back, not even on rollback: an index built
+    // from a write that was then undone must never be mistaken for current. Same rule as the SQL
+    // sequence.
+    let revisionCounter = 0
+    const bump = (journal: Journal, table: Table) => {
+      const prev = revisions.get(table)
+      revisions.set(table, ++revisionCounter)
+      journal.push(() => (prev === undefined ? revisions.delete(table) : revisions.set(table, prev)))
     }
-    const event: StoredAudit = { ...body, prevHash, hash: hashAuditEvent(body, prevHash) }
-    audit.push(event)
-    journal.push(() => audit.pop())
-    return event
-  }
 
-  const store = RecordStore.of({
-    get: (table, id) => Effect.sync(() => tableOf(table).get(id)),
+    const appendIn = (journal: Journal, now: string, draft: AuditDraft): StoredAudit => {
+      const prevHash = audit.at(-1)?.hash ?? GENESIS_HASH
+      const body = {
+        seq: audit.length + 1,
+        at: now,
+        actor: draft.actor,
+        action: draft.action,
+        target: draft.target,
+        ...(draft.before !== undefined ? { before: asJson(draft.before) } : {}),
+        ...(draft.after !== undefined ? { after: asJson(draft.after) } : {}),
+        ...(draft.requestId !== undefined ? { requestId: draft.requestId } : {}),
+        ...(draft.decision !== undefined ? { decision: draft.decision } : {})
+      }
+      const event: StoredAudit = { ...body, prevHash, hash: hashAuditEvent(body, prevHash) }
+      audit.push(event)
+      journal.push(() => audit.pop())
+      return event
+    }
 
-    list: (table, query: ListQuery) =>
-      Effect.sync(() => {
-        const rows = [...tableOf(table).values()]
-          .filter((r) => query.after === undefined || r.id > query.after)
-          .filter((r) => (query.where ?? []).every(([path, value]) => readPath(r.data, path) === value))
-          .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-        return rows.slice(0, query.limit)
-      }),
+    const store = RecordStore.of({
+      get: (table, id) => Effect.sync(() => tableOf(table).get(id)),
 
-    insert: (table, id, data, draft) =>
-      write((journal, now) => {
-        const t = tableOf(table)
-        if (t.has(id)) return StoreError.alreadyExists(Tables[table], id)
-        const row: Row = { id, version: 1, data: asJson(data) }
-        t.set(id, row)
-        journal.push(() => t.delete(id))
-        bump(journal, table)
-        if (draft) appendIn(journal, now, draft)
-        return row
-      }),
+      list: (table, query: ListQuery) =>
+        Effect.sync(() => {
+          const rows = [...tableOf(table).values()]
+            .filter((r) => query.after === undefined || r.id > query.after)
+            .filter((r) => (query.where ?? []).every(([path, value]) => readPath(r.data, path) === value))
+            .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+          return rows.slice(0, query.limit)
+        }),
 
-    update: (table, id, expectedVersion, data, draft) =>
-      write((journal, now) => {
-        const t = tableOf(table)
-        const prev = t.get(id)
-        if (!prev) return StoreError.notFound(Tables[table], id)
-        if (prev.version !== expectedVersion) return StoreError.conflict(Tables[table], id, expectedVersion, prev.version)
-        const row: Row = { id, version: prev.version + 1, data: asJson(data) }
-        t.set(id, row)
-        journal.push(() => t.set(id, prev))
-        bump(journal, table)
-        if (draft) appendIn(journal, now, draft)
-        return row
-      }),
+      insert: (table, id, data, draft) =>
+        write((journal, now) => {
+          const t = tableOf(table)
+          if (t.has(id)) return StoreError.alreadyExists(Tables[table], id)
+          const row: Row = { id, version: 1, data: asJson(data) }
+          t.set(id, row)
+          journal.push(() => t.delete(id))
+          bump(journal, table)
+          if (draft) appendIn(journal, now, draft)
+          return row
+        }),
 
-    remove: (table, id, expectedVersion, draft) =>
-      write((journal, now) => {
-        const t = tableOf(table)
-        const prev = t.get(id)
-        if (!prev) return StoreError.notFound(Tables[table], id)
-        if (prev.version !== expectedVersion) return StoreError.conflict(Tables[table], id, expectedVersion, prev.version)
-        t.delete(id)
-        journal.push(() => t.set(id, prev))
-        bump(journal, table)
-        if (draft) appendIn(journal, now, draft)
-      }),
+      update: (table, id, expectedVersion, data, draft) =>
+        write((journal, now) => {
+          const t = tableOf(table)
+          const prev = t.get(id)
+          if (!prev) return StoreError.notFound(Tables[table], id)
+          if (prev.version !== expectedVersion) return StoreError.conflict(Tables[table], id, expectedVersion, prev.version)
+          const row: Row = { id, version: prev.version + 1, data: asJson(data) }
+          t.set(id, row)
+          journal.push(() => t.set(id, prev))
+          bump(journal, table)
+          if (draft) appendIn(journal, now, draft)
+          return row
+        }),
 
-    transaction,
+      remove: (table, id, expectedVersion, draft) =>
+        write((journal, now) => {
+          const t = tableOf(table)
+          const prev = t.get(id)
+          if (!prev) return StoreError.notFound(Tables[table], id)
+          if (prev.version !== expectedVersion) return StoreError.conflict(Tables[table], id, expectedVersion, prev.version)
+          t.delete(id)
+          journal.push(() => t.set(id, prev))
+          bump(journal, table)
+          if (draft) appendIn(journal, now, draft)
+        }),
 
-    revision: (names) => Effect.sync(() => names.reduce((max, t) => Math.max(max, revisions.get(t) ?? 0), 0)),
+      transaction,
 
-    appendAudit: (draft) => write((journal, now) => appendIn(journal, now, draft)),
+      revision: (names) => Effect.sync(() => names.reduce((max, t) => Math.max(max, revisions.get(t) ?? 0), 0)),
 
-    listAudit: (afterSeq, limit) => Effect.sync(() => audit.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit))
-  })
-  return { store, auditLog: audit }
+      appendAudit: (draft) => write((journal, now) => appendIn(journal, now, draft)),
+
+      listAudit: (afterSeq, limit) => Effect.sync(() => audit.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit))
+    })
+    return { store, auditLog: audit }
   })
 }

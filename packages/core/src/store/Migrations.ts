@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
-import { Filters, type Table, tableNames } from "./Tables.ts"
 import { GENESIS_HASH } from "../internal/auditHash.ts"
+import { Filters, type Table, tableNames } from "./Tables.ts"
 
 export interface Migration {
   readonly id: number

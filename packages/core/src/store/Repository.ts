@@ -29,9 +29,7 @@ export const MAX_PAGE_SIZE = 1000
 export interface Repository<A, T extends Table = Table> {
   readonly get: (id: string) => Effect.Effect<Versioned<A>, StoreError>
   readonly find: (id: string) => Effect.Effect<Versioned<A> | undefined, StoreError>
-  readonly list: (
-    request?: PageRequest & { readonly where?: Partial<Record<FilterPath<T>, string>> }
-  ) => Effect.Effect<Page<A>, StoreError>
+  readonly list: (request?: PageRequest & { readonly where?: Partial<Record<FilterPath<T>, string>> }) => Effect.Effect<Page<A>, StoreError>
   /** Every record, read page by page (for building indexes, not for request paths). */
   readonly all: Effect.Effect<ReadonlyArray<Versioned<A>>, StoreError>
   readonly create: (value: A, options?: { readonly action?: string }) => Effect.Effect<Versioned<A>, StoreError>
@@ -86,16 +84,11 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
         })
       )
 
-    const find = (id: string) =>
-      Effect.flatMap(store.get(table, id), (row) => (row ? decodeRow(row) : Effect.succeed(undefined)))
+    const find = (id: string) => Effect.flatMap(store.get(table, id), (row) => (row ? decodeRow(row) : Effect.succeed(undefined)))
 
-    const list = Effect.fnUntraced(function* (
-      request: PageRequest & { readonly where?: Partial<Record<string, string>> } = {}
-    ) {
+    const list = Effect.fnUntraced(function* (request: PageRequest & { readonly where?: Partial<Record<string, string>> } = {}) {
       const limit = Math.min(Math.max(1, Math.floor(request.limit ?? DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
-      const where = Object.entries(request.where ?? {}).filter(
-        (e): e is [string, string] => typeof e[1] === "string"
-      )
+      const where = Object.entries(request.where ?? {}).filter((e): e is [string, string] => typeof e[1] === "string")
       // Ask for one more than a page: it tells whether a next page exists without a count.
       const rows = yield* store.list(table, {
         after: request.cursor === undefined ? undefined : decodeCursor(request.cursor),
@@ -145,8 +138,7 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
           const before = yield* store.get(table, id)
           if (before === undefined) return yield* StoreError.notFound(entity, id)
           if (before.version !== expectedVersion) return yield* StoreError.conflict(entity, id, expectedVersion, before.version)
-          const audit =
-            options?.audit === false ? undefined : yield* draft(options?.action ?? `${table}.update`, id, before.data, data)
+          const audit = options?.audit === false ? undefined : yield* draft(options?.action ?? `${table}.update`, id, before.data, data)
           const row = yield* store.update(table, id, expectedVersion, data, audit)
           return { value, version: row.version }
         }),

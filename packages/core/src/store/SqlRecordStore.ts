@@ -32,9 +32,9 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
     const revisionsTable = sql(`${schema}.revisions`)
 
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError.SqlError> | StoreError, R> =>
-      sql.withTransaction(Effect.andThen(lockHead, self)).pipe(
-        Effect.mapError((e) => (isSqlError(e) ? fromSql(e) : (e as Exclude<E, SqlError.SqlError>)))
-      )
+      sql
+        .withTransaction(Effect.andThen(lockHead, self))
+        .pipe(Effect.mapError((e) => (isSqlError(e) ? fromSql(e) : (e as Exclude<E, SqlError.SqlError>))))
 
     // Every writing transaction takes this lock first: writers queue in one order, so they can
     // neither deadlock nor fork the audit chain.
@@ -75,9 +75,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
     const staleOrMissing = (table: Table, id: string, expectedVersion: number) =>
       Effect.flatMap(currentVersion(table, id), (actual) =>
         Effect.fail(
-          actual === undefined
-            ? StoreError.notFound(Tables[table], id)
-            : StoreError.conflict(Tables[table], id, expectedVersion, actual)
+          actual === undefined ? StoreError.notFound(Tables[table], id) : StoreError.conflict(Tables[table], id, expectedVersion, actual)
         )
       )
 
@@ -104,7 +102,11 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
           ...(query.where ?? []).map(([path, value]) => sql`${sql.literal(pathExpr(path))} = ${value}`)
         ]
         const where = conds.length > 0 ? sql`where ${sql.and(conds)}` : sql``
-        return sql<{ id: string; version: number; data: unknown }>`select id, version, data from ${t(table)} ${where} order by id limit ${query.limit}`.pipe(
+        return sql<{
+          id: string
+          version: number
+          data: unknown
+        }>`select id, version, data from ${t(table)} ${where} order by id limit ${query.limit}`.pipe(
           Effect.map((rows) => rows.map(toRow)),
           Effect.mapError(fromSql)
         )
@@ -148,7 +150,9 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
       transaction,
 
       revision: (tables) =>
-        sql<{ rev: string | null }>`select coalesce(max(rev), 0)::text as rev from ${revisionsTable} where tbl in ${sql.in(tables as Array<string>)}`.pipe(
+        sql<{
+          rev: string | null
+        }>`select coalesce(max(rev), 0)::text as rev from ${revisionsTable} where tbl in ${sql.in(tables as Array<string>)}`.pipe(
           Effect.map((rows) => Number(rows[0]?.rev ?? 0)),
           Effect.mapError(fromSql)
         ),

@@ -4,10 +4,10 @@ import { Audit } from "../Audit.ts"
 import { Directory } from "../Directory.ts"
 import { Department, Person, Team } from "../domain/Directory.ts"
 import type { DisplayName, DnsLabel } from "../domain/Names.ts"
-import { StoreError } from "../Errors.ts"
+import type { StoreError } from "../Errors.ts"
 import { withActor } from "../RequestContext.ts"
-import { RecordStore } from "../store/RecordStore.ts"
 import type * as Store from "../Store.ts"
+import { RecordStore } from "../store/RecordStore.ts"
 
 export interface StoreConformanceOptions<R> {
   /**
@@ -26,7 +26,9 @@ const name = (s: string) => s as typeof DisplayName.Type
 const dept = (id: string, displayName = id) => new Department({ id: label(id), displayName: name(displayName) })
 
 const reasonOf = <A>(exit: Exit.Exit<A, StoreError>) =>
-  Exit.isFailure(exit) ? (exit.cause.reasons.find((r) => r._tag === "Fail") as { error: StoreError } | undefined)?.error.reason._tag : "Success"
+  Exit.isFailure(exit)
+    ? (exit.cause.reasons.find((r) => r._tag === "Fail") as { error: StoreError } | undefined)?.error.reason._tag
+    : "Success"
 
 /**
  * The behaviour every store layer must show, run by the memory, PGlite and PostgreSQL layers
@@ -55,7 +57,8 @@ export const storeConformance = <E, R>(
           yield* departments.remove("crud", 2)
           assert.isUndefined(yield* departments.find("crud"))
           assert.strictEqual(reasonOf(yield* Effect.exit(departments.get("crud"))), "NotFound")
-        }))
+        })
+      )
 
       it.effect("refuses a duplicate id and writes nothing", () =>
         Effect.gen(function* () {
@@ -67,7 +70,8 @@ export const storeConformance = <E, R>(
           assert.strictEqual(reasonOf(exit), "AlreadyExists")
           assert.strictEqual((yield* departments.get("dup")).value.displayName, "First")
           assert.strictEqual((yield* audit.verifyAuditChain).events, before)
-        }))
+        })
+      )
 
       it.effect("a stale version fails with Conflict and overwrites nothing", () =>
         Effect.gen(function* () {
@@ -81,23 +85,23 @@ export const storeConformance = <E, R>(
           assert.strictEqual((yield* departments.get("stale")).value.displayName, "v2")
           assert.strictEqual((yield* Effect.flip(departments.remove("stale", 1))).reason._tag, "Conflict")
           assert.strictEqual((yield* Effect.flip(departments.update(dept("never-was"), 1))).reason._tag, "NotFound")
-        }))
+        })
+      )
 
       it.effect("of two concurrent conflicting updates exactly one wins", () =>
         Effect.gen(function* () {
           const { departments } = yield* Directory
           yield* departments.create(dept("race", "start"))
           const { version } = yield* departments.get("race")
-          const exits = yield* Effect.forEach(
-            ["left", "right"],
-            (who) => Effect.exit(departments.update(dept("race", who), version)),
-            { concurrency: "unbounded" }
-          )
+          const exits = yield* Effect.forEach(["left", "right"], (who) => Effect.exit(departments.update(dept("race", who), version)), {
+            concurrency: "unbounded"
+          })
           const outcomes = exits.map(reasonOf).sort()
           assert.deepStrictEqual(outcomes, ["Conflict", "Success"])
           const winner = exits[0] !== undefined && Exit.isSuccess(exits[0]) ? "left" : "right"
           assert.strictEqual((yield* departments.get("race")).value.displayName, winner)
-        }))
+        })
+      )
 
       it.effect("concurrent writers modifying one record lose no update", () =>
         Effect.gen(function* () {
@@ -110,7 +114,8 @@ export const storeConformance = <E, R>(
           assert.strictEqual(final.value.displayName, String(writers))
           assert.strictEqual(final.version, writers + 1)
           assert.isTrue((yield* (yield* Audit).verifyAuditChain).ok)
-        }))
+        })
+      )
 
       // Optimistic writers re-read and retry on Conflict, backing off with jitter as any client of
       // an optimistic store should. Contention makes this quadratic, hence fewer writers.
@@ -134,7 +139,8 @@ export const storeConformance = <E, R>(
           const final = yield* departments.get("optimistic")
           assert.strictEqual(final.value.displayName, String(writers))
           assert.strictEqual(final.version, writers + 1)
-        }))
+        })
+      )
 
       it.effect("a failed transaction leaves neither records nor audit events", () =>
         Effect.gen(function* () {
@@ -157,7 +163,8 @@ export const storeConformance = <E, R>(
           const after = yield* audit.verifyAuditChain
           assert.isTrue(after.ok)
           assert.strictEqual(after.events, before)
-        }))
+        })
+      )
 
       it.effect("a nested transaction that fails rolls back only its own writes", () =>
         Effect.gen(function* () {
@@ -166,14 +173,13 @@ export const storeConformance = <E, R>(
           yield* store.transaction(
             Effect.gen(function* () {
               yield* departments.create(dept("outer-kept"))
-              yield* store.transaction(Effect.andThen(departments.create(dept("inner-undone")), Effect.fail("inner"))).pipe(
-                Effect.ignore
-              )
+              yield* store.transaction(Effect.andThen(departments.create(dept("inner-undone")), Effect.fail("inner"))).pipe(Effect.ignore)
             })
           )
           assert.isDefined(yield* departments.find("outer-kept"))
           assert.isUndefined(yield* departments.find("inner-undone"))
-        }))
+        })
+      )
 
       it.effect("lists in pages by id, filtered on indexed fields", () =>
         Effect.gen(function* () {
@@ -205,7 +211,8 @@ export const storeConformance = <E, R>(
           assert.strictEqual(pages, 4)
           assert.deepStrictEqual(seen, [...seen].sort())
           assert.isTrue(seen.every((id) => Number(id.slice(-2)) % 2 === 0))
-        }))
+        })
+      )
 
       it.effect("audits each write with actor, before and after, in one verifiable chain", () =>
         Effect.gen(function* () {
@@ -229,7 +236,8 @@ export const storeConformance = <E, R>(
           assert.strictEqual(mine[1]?.prevHash, mine[0]?.hash)
           const chain = yield* audit.verifyAuditChain
           assert.isTrue(chain.ok)
-        }))
+        })
+      )
 
       it.effect("moves the revision of a table on every write", () =>
         Effect.gen(function* () {
@@ -240,7 +248,8 @@ export const storeConformance = <E, R>(
           const r1 = yield* store.revision(["departments"])
           assert.isAbove(r1, r0)
           assert.strictEqual(yield* store.revision(["skills"]), yield* store.revision(["skills"]))
-        }))
+        })
+      )
 
       // Last: it breaks the chain for the rest of this layer.
       if ("skip" in options.tamper) {
@@ -264,7 +273,8 @@ export const storeConformance = <E, R>(
               assert.strictEqual(result.brokenAt, target.seq)
               assert.match(result.reason, /hash/)
             }
-          }))
+          })
+        )
       }
     })
   })
