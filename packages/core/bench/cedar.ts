@@ -77,8 +77,7 @@ export const sliceByDepartment = (fx: Fixture, teams: ReadonlyMap<string, Team>)
       org.push(g)
       continue
     }
-    const slice =
-      s.kind === "person" ? personSlice.get(s.id) : `dept:${s.kind === "team" ? teams.get(s.id)?.department : s.id}`
+    const slice = s.kind === "person" ? personSlice.get(s.id) : `dept:${s.kind === "team" ? teams.get(s.id)?.department : s.id}`
     // A grant to a department or team nobody is in reaches no one, like in AccessIndex.
     slices.get(slice ?? "")?.push(g)
   }

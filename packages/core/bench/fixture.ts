@@ -62,8 +62,7 @@ export const makeFixture = (seed: number): Fixture => {
   )
   const teams = Array.from(
     { length: SIZES.teams },
-    (_, i) =>
-      new Team({ id: label(`team-${pad(i, 4)}`), displayName: `Team ${i}`, department: pick(rnd, departments).id })
+    (_, i) => new Team({ id: label(`team-${pad(i, 4)}`), displayName: `Team ${i}`, department: pick(rnd, departments).id })
   )
   const people = Array.from({ length: SIZES.people }, (_, i) => {
     const id = label(`p-${pad(i, 5)}`)
@@ -125,12 +124,15 @@ export interface Queries {
   readonly name: Array<string>
 }
 
-export const makeQueries = (fx: Fixture, n: number, seed: number): Queries => {
+/** `burst` > 1 keeps the same person for that many questions in a row, as one tenant's proxy would. */
+export const makeQueries = (fx: Fixture, n: number, seed: number, burst = 1): Queries => {
   const rnd = prng(seed)
   const q: Queries = { person: [], kind: [], name: [] }
+  let person = ""
   for (let i = 0; i < n; i++) {
     const kind = pick(rnd, KINDS)
-    q.person.push(pick(rnd, fx.people).id)
+    if (i % burst === 0) person = pick(rnd, fx.people).id
+    q.person.push(person)
     q.kind.push(kind)
     q.name.push(resourceName(kind, nameIndex(rnd, 1.05)))
   }
