@@ -5,8 +5,8 @@ import fc from "fast-check"
 
 /**
  * AccessIndex against a brute-force reference written from the rules, not from the index:
- * a person's subjects are themselves, their team (when it exists), their department (the
- * team's, else their own field) and the org; a grant applies when its subject is one of those,
+ * a person's subjects are themselves, the team they name (even one whose record is gone, so its
+ * denies cannot lapse), their department (the existing team's, else their own field) and the org; a grant applies when its subject is one of those,
  * it has not expired (expiresAt > now) and its resource covers the one asked about. Any
  * applicable deny denies, else any applicable allow allows, else denied. Disabled or unknown
  * people are denied everything.
@@ -36,7 +36,7 @@ const iso = (ms: number) => new Date(ms).toISOString()
 // Subjects include ids that name nobody: such grants must never apply.
 const subjectArb: fc.Arbitrary<Subject> = fc.oneof(
   fc.constantFrom(...PEOPLE, ...UNKNOWN_PEOPLE).map((id): Subject => ({ kind: "person", id: DnsLabel.make(id) })),
-  fc.constantFrom(...TEAMS, "no-such-team").map((id): Subject => ({ kind: "team", id: DnsLabel.make(id) })),
+  fc.constantFrom(...TEAMS, "gone", "no-such-team").map((id): Subject => ({ kind: "team", id: DnsLabel.make(id) })),
   fc.constantFrom(...DEPARTMENTS, "no-such-dept").map((id): Subject => ({ kind: "department", id: DnsLabel.make(id) })),
   fc.constant<Subject>({ kind: "org" })
 )
@@ -78,7 +78,8 @@ const orgArb: fc.Arbitrary<Org> = fc
       people: fc.uniqueArray(
         fc.record({
           id: fc.constantFrom(...PEOPLE),
-          // "gone" is a team that does not exist: the person then falls back to their own department.
+          // "gone" is a team that does not exist: grants to it still apply, and the person's
+          // department is then their own field.
           team: fc.option(fc.constantFrom(...TEAMS, "gone"), { nil: undefined }),
           department: fc.option(fc.constantFrom(...departments), { nil: undefined }),
           // About one person in four is disabled.
@@ -113,7 +114,7 @@ const referenceSubjects = (org: Org, person: Person): ReadonlyArray<string> => {
   const department = team !== undefined ? team.department : person.department
   return [
     `person:${person.id}`,
-    ...(team === undefined ? [] : [`team:${team.id}`]),
+    ...(person.team === undefined ? [] : [`team:${person.team}`]),
     ...(department === undefined ? [] : [`department:${department}`]),
     "org"
   ]

@@ -45,7 +45,7 @@ export class Grant extends Schema.Class<Grant>("@clawfleet/core/Grant")({
   subject: Subject,
   resource: Resource,
   effect: GrantEffect,
-  /** After this instant the grant counts as absent. */
+  /** From this instant on the grant counts as absent. */
   expiresAt: Schema.optionalKey(Schema.DateTimeUtcFromString),
   reason: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1000))),
   actor: Schema.String,

@@ -59,35 +59,60 @@ export const coveringNames = (kind: ResourceKind, name: string): ReadonlyArray<s
   return out
 }
 
+const KIND_INDEX: Record<ResourceKind, number> = { skill: 0, tool: 1, knowledge: 2, egress: 3, model: 4 }
+const KINDS = 5
+const NONE = -1
+const ALLOW = 0
+const DENY = 1
+
 /**
- * An immutable index of the org graph and every grant, built once per store revision. A check
- * walks at most four subjects (person, team, department, org) with a few map lookups each, so it
- * costs the same with 50 grants or 50,000.
+ * An immutable index of the org graph and every grant, built once per store revision.
+ *
+ * The hot path is laid out for the cache, because with thousands of people a check is mostly
+ * memory misses: subjects and resource names are interned to small integers, a person's chain is
+ * one `Int32Array`, and all grants of one (subject, kind, name) fold into two numbers, the latest
+ * expiry of its allows and of its denies (a deny is active exactly when `denyUntil > now`). The
+ * grant lists themselves are kept only for `explain`.
  */
 export class AccessIndex {
-  // subject key -> resource kind -> resource name -> grants
+  // subject key -> resource kind -> resource name -> grants (for explain)
   private readonly bySubject: Map<string, Map<string, Map<string, Array<Entry>>>>
-  // person id -> subject keys from the person up to the org; absent for unknown people
-  private readonly chains: Map<string, ReadonlyArray<string>>
+  // person id -> subject numbers from the person up to the org
+  private readonly chains: Map<string, Int32Array>
+  // per kind: resource name -> number (names that some grant carries)
+  private readonly names: ReadonlyArray<Map<string, number>>
+  // per subject number: (name number * KINDS + kind) -> slot
+  private readonly slots: ReadonlyArray<Map<number, number> | undefined>
+  private readonly allowUntil: Float64Array
+  private readonly denyUntil: Float64Array
+  // whether any egress grant carries a `*.suffix` pattern; without one, hosts need no suffix walk
+  private readonly egressPatterns: boolean
   private readonly people: Map<string, Person>
   private readonly teams: Map<string, Team>
-  private readonly disabled: Set<string>
   private readonly departments: Set<string> | undefined
 
-  private constructor(
-    bySubject: Map<string, Map<string, Map<string, Array<Entry>>>>,
-    chains: Map<string, ReadonlyArray<string>>,
-    people: Map<string, Person>,
-    teams: Map<string, Team>,
-    disabled: Set<string>,
+  private constructor(init: {
+    bySubject: Map<string, Map<string, Map<string, Array<Entry>>>>
+    chains: Map<string, Int32Array>
+    names: ReadonlyArray<Map<string, number>>
+    slots: ReadonlyArray<Map<number, number> | undefined>
+    allowUntil: Float64Array
+    denyUntil: Float64Array
+    egressPatterns: boolean
+    people: Map<string, Person>
+    teams: Map<string, Team>
     departments: Set<string> | undefined
-  ) {
-    this.bySubject = bySubject
-    this.chains = chains
-    this.people = people
-    this.teams = teams
-    this.disabled = disabled
-    this.departments = departments
+  }) {
+    this.bySubject = init.bySubject
+    this.chains = init.chains
+    this.names = init.names
+    this.slots = init.slots
+    this.allowUntil = init.allowUntil
+    this.denyUntil = init.denyUntil
+    this.egressPatterns = init.egressPatterns
+    this.people = init.people
+    this.teams = init.teams
+    this.departments = init.departments
   }
 
   static build(input: {
@@ -98,41 +123,95 @@ export class AccessIndex {
   }): AccessIndex {
     const teams = new Map<string, Team>()
     for (const t of input.teams) teams.set(t.id, t)
+
+    const subjectNumbers = new Map<string, number>()
+    const subjectNumber = (key: string) => {
+      let n = subjectNumbers.get(key)
+      if (n === undefined) subjectNumbers.set(key, (n = subjectNumbers.size))
+      return n
+    }
+
     const people = new Map<string, Person>()
-    const chains = new Map<string, ReadonlyArray<string>>()
-    const disabled = new Set<string>()
+    const chains = new Map<string, Int32Array>()
     for (const p of input.people) {
       people.set(p.id, p)
-      if (p.disabled) disabled.add(p.id)
-      chains.set(
-        p.id,
-        AccessIndex.chainOf(p, teams).map((l) => subjectKey(l.subject))
-      )
+      // A disabled person keeps no chain: every check on them stops at the first lookup.
+      if (!p.disabled)
+        chains.set(
+          p.id,
+          Int32Array.from(AccessIndex.chainOf(p, teams), (l) => subjectNumber(subjectKey(l.subject)))
+        )
     }
+
     const bySubject = new Map<string, Map<string, Map<string, Array<Entry>>>>()
+    const names = Array.from({ length: KINDS }, () => new Map<string, number>())
+    const slotMaps: Array<Map<number, number> | undefined> = []
+    const allow: Array<number> = []
+    const deny: Array<number> = []
+    let egressPatterns = false
     for (const g of input.grants) {
       const sk = subjectKey(g.subject)
-      let kinds = bySubject.get(sk)
-      if (!kinds) bySubject.set(sk, (kinds = new Map()))
-      let names = kinds.get(g.resource.kind)
-      if (!names) kinds.set(g.resource.kind, (names = new Map()))
-      let list = names.get(g.resource.name)
-      if (!list) names.set(g.resource.name, (list = []))
-      list.push({
+      const entry: Entry = {
         deny: g.effect === "deny",
         expiresAt: g.expiresAt === undefined ? Number.POSITIVE_INFINITY : g.expiresAt.epochMilliseconds,
         grant: g
-      })
+      }
+      let kinds = bySubject.get(sk)
+      if (!kinds) bySubject.set(sk, (kinds = new Map()))
+      let byName = kinds.get(g.resource.kind)
+      if (!byName) kinds.set(g.resource.kind, (byName = new Map()))
+      let list = byName.get(g.resource.name)
+      if (!list) byName.set(g.resource.name, (list = []))
+      list.push(entry)
+
+      const kind = KIND_INDEX[g.resource.kind]
+      if (kind === KIND_INDEX.egress && g.resource.name.startsWith("*.")) egressPatterns = true
+      const kindNames = names[kind]!
+      let name = kindNames.get(g.resource.name)
+      if (name === undefined) kindNames.set(g.resource.name, (name = kindNames.size))
+      const subject = subjectNumber(sk)
+      let slots = slotMaps[subject]
+      if (slots === undefined) slotMaps[subject] = slots = new Map()
+      const key = name * KINDS + kind
+      let slot = slots.get(key)
+      if (slot === undefined) {
+        slots.set(key, (slot = allow.length))
+        allow.push(Number.NEGATIVE_INFINITY)
+        deny.push(Number.NEGATIVE_INFINITY)
+      }
+      if (entry.deny) deny[slot] = Math.max(deny[slot]!, entry.expiresAt)
+      else allow[slot] = Math.max(allow[slot]!, entry.expiresAt)
     }
+
     const departments = input.departments === undefined ? undefined : new Set([...input.departments].map((d) => d.id as string))
-    return new AccessIndex(bySubject, chains, people, teams, disabled, departments)
+    return new AccessIndex({
+      bySubject,
+      chains,
+      names,
+      slots: slotMaps,
+      allowUntil: Float64Array.from(allow),
+      denyUntil: Float64Array.from(deny),
+      egressPatterns,
+      people,
+      teams,
+      departments
+    })
   }
 
-  /** The person, their team, their department (the team's, else their own), and the org. */
+  /**
+   * The person, their team, their department (the team's, else their own), and the org. A team
+   * that no longer exists stays on the chain: grants to it, denies above all, must not lapse
+   * because its record went first.
+   */
   private static chainOf(p: Person, teams: Map<string, Team>): Array<ChainLink> {
     const chain: Array<ChainLink> = [{ subject: { kind: "person", id: p.id }, via: `is ${p.id}` }]
     const team = p.team === undefined ? undefined : teams.get(p.team)
-    if (team) chain.push({ subject: { kind: "team", id: team.id }, via: `${p.id} is in team ${team.id}` })
+    if (p.team !== undefined) {
+      chain.push({
+        subject: { kind: "team", id: p.team },
+        via: team ? `${p.id} is in team ${p.team}` : `${p.id} is in team ${p.team} (which no longer exists)`
+      })
+    }
     const department = team?.department ?? p.department
     if (department !== undefined) {
       chain.push({
@@ -171,50 +250,52 @@ export class AccessIndex {
     }
   }
 
-  private decide(keys: ReadonlyArray<string>, kind: ResourceKind, name: string, now: number): Decision {
-    const names = kind === "egress" ? coveringNames(kind, name) : undefined
-    let allowed = false
-    for (let i = 0; i < keys.length; i++) {
-      const byName = this.bySubject.get(keys[i]!)?.get(kind)
-      if (byName === undefined) continue
-      if (names === undefined) {
-        const a = this.scan(byName.get(name), now)
-        if (a === DENIED) return DENIED
-        const b = this.scan(byName.get("*"), now)
-        if (b === DENIED) return DENIED
-        if (a === ALLOWED || b === ALLOWED) allowed = true
-      } else {
-        for (const n of names) {
-          const r = this.scan(byName.get(n), now)
-          if (r === DENIED) return DENIED
-          if (r === ALLOWED) allowed = true
-        }
-      }
-    }
-    return allowed ? ALLOWED : NO_GRANT
-  }
-
-  private scan(list: Array<Entry> | undefined, now: number): Decision | undefined {
-    if (list === undefined) return undefined
-    let result: Decision | undefined
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i]!
-      if (e.expiresAt <= now) continue
-      if (e.deny) return DENIED
-      result = ALLOWED
+  // Folds one resource key's slots over the chain: DENY settles it, ALLOW when only allows are
+  // active, NONE when nothing active matched.
+  private decideKey(chain: Int32Array, key: number, now: number): number {
+    let result = NONE
+    for (let i = 0; i < chain.length; i++) {
+      const slot = this.slots[chain[i]!]?.get(key)
+      if (slot === undefined) continue
+      if (this.denyUntil[slot]! > now) return DENY
+      if (this.allowUntil[slot]! > now) result = ALLOW
     }
     return result
   }
 
-  /** May this person use the resource at `now` (epoch ms)? */
-  check(personId: string, kind: ResourceKind, name: string, now: number): Decision {
-    const keys = this.chains.get(personId)
-    if (keys === undefined) return UNKNOWN
-    if (this.disabled.has(personId)) return DISABLED
-    return this.decide(keys, kind, name, now)
+  private decide(chain: Int32Array, kind: ResourceKind, name: string, now: number): Decision {
+    const k = KIND_INDEX[kind]
+    const names = this.names[k]!
+    if (k === KIND_INDEX.egress && this.egressPatterns) {
+      let allowed = false
+      for (const candidate of coveringNames(kind, name)) {
+        const n = names.get(candidate)
+        const r = n === undefined ? NONE : this.decideKey(chain, n * KINDS + k, now)
+        if (r === DENY) return DENIED
+        if (r === ALLOW) allowed = true
+      }
+      return allowed ? ALLOWED : NO_GRANT
+    }
+    const exact = names.get(name)
+    const a = exact === undefined ? NONE : this.decideKey(chain, exact * KINDS + k, now)
+    if (a === DENY) return DENIED
+    const wildcard = names.get("*")
+    const b = wildcard === undefined ? NONE : this.decideKey(chain, wildcard * KINDS + k, now)
+    if (b === DENY) return DENIED
+    return a === ALLOW || b === ALLOW ? ALLOWED : NO_GRANT
   }
 
-  /** The same decision for any subject, with the memberships and grants behind it. */
+  /** May this person use the resource at `now` (epoch ms)? */
+  check(personId: string, kind: ResourceKind, name: string, now: number): Decision {
+    const chain = this.chains.get(personId)
+    if (chain !== undefined) return this.decide(chain, kind, name, now)
+    return this.people.has(personId) ? DISABLED : UNKNOWN
+  }
+
+  /**
+   * The same decision for any subject, with the memberships and grants behind it. It is worked
+   * out from the grant lists, not from the folded slots `check` reads, so the two cross-check.
+   */
   explain(subject: Subject, resource: Resource, now: number): Explanation {
     const chain = this.subjectChain(subject)
     if (chain === undefined) return { ...UNKNOWN, subject, resource, chain: [], grants: [] }
@@ -228,18 +309,14 @@ export class AccessIndex {
         }
       }
     }
+    if (subject.kind === "person" && this.people.get(subject.id)?.disabled) {
+      return { ...DISABLED, subject, resource, chain, grants }
+    }
     const active = grants.filter((g) => g.status === "active")
-    const decidedBy = active.find((g) => g.grant.effect === "deny")?.grant ?? active.find((g) => g.grant.effect === "allow")?.grant
-    const base =
-      subject.kind === "person" && this.disabled.has(subject.id)
-        ? DISABLED
-        : this.decide(
-            chain.map((l) => subjectKey(l.subject)),
-            resource.kind,
-            resource.name,
-            now
-          )
-    return { ...base, subject, resource, chain, grants, decidedBy: base === DISABLED ? undefined : decidedBy }
+    const deny = active.find((g) => g.grant.effect === "deny")?.grant
+    const allow = active.find((g) => g.grant.effect === "allow")?.grant
+    const base = deny ? DENIED : allow ? ALLOWED : NO_GRANT
+    return { ...base, subject, resource, chain, grants, decidedBy: deny ?? allow }
   }
 
   get size(): { readonly people: number; readonly grants: number } {
