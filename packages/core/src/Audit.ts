@@ -32,11 +32,20 @@ export class Audit extends Context.Service<
             events.map(toEvent)
           ),
         verifyAuditChain: Effect.gen(function* () {
+          // Read the head first: events appended while we walk lie beyond it and are not judged.
+          const expected = yield* store.auditHead
           let prev = GENESIS_HASH
           let seq = 0
-          while (true) {
-            const batch = yield* store.listAudit(seq, 1000)
-            if (batch.length === 0) return { ok: true, events: seq, headHash: prev } as const
+          while (seq < expected.seq) {
+            const batch = yield* store.listAudit(seq, Math.min(1000, expected.seq - seq))
+            if (batch.length === 0) {
+              return {
+                ok: false,
+                events: seq,
+                brokenAt: seq + 1,
+                reason: `the log ends at event ${seq} but its head records ${expected.seq}: events were removed`
+              } as const
+            }
             for (const e of batch) {
               const { prevHash, hash, ...body } = e
               const broken = (reason: string) => ({ ok: false, events: seq, brokenAt: e.seq, reason }) as const
@@ -47,6 +56,10 @@ export class Audit extends Context.Service<
               seq = e.seq
             }
           }
+          if (prev !== expected.hash) {
+            return { ok: false, events: seq, brokenAt: seq, reason: "the last event's hash does not match the recorded head" } as const
+          }
+          return { ok: true, events: seq, headHash: prev } as const
         })
       })
     })

@@ -16,10 +16,12 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
   entity: Schema.String,
   id: Schema.String,
   expectedVersion: Schema.Int,
-  actualVersion: Schema.Int
+  actualVersion: Schema.Int,
+  /** Which counter disagreed: the record's version, or (for tenants) the spec generation. */
+  counter: Schema.optionalKey(Schema.Literals(["version", "generation"]))
 }) {
   override get message() {
-    return `${this.entity} "${this.id}" is at version ${this.actualVersion}, not ${this.expectedVersion}: it changed since it was read`
+    return `${this.entity} "${this.id}" is at ${this.counter ?? "version"} ${this.actualVersion}, not ${this.expectedVersion}: it changed since it was read`
   }
 }
 
@@ -72,8 +74,10 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   static notFound(entity: string, id: string) {
     return new StoreError({ reason: new NotFound({ entity, id }) })
   }
-  static conflict(entity: string, id: string, expectedVersion: number, actualVersion: number) {
-    return new StoreError({ reason: new Conflict({ entity, id, expectedVersion, actualVersion }) })
+  static conflict(entity: string, id: string, expectedVersion: number, actualVersion: number, counter?: "generation") {
+    return new StoreError({
+      reason: new Conflict({ entity, id, expectedVersion, actualVersion, ...(counter ? { counter } : {}) })
+    })
   }
   static alreadyExists(entity: string, id: string) {
     return new StoreError({ reason: new AlreadyExists({ entity, id }) })
@@ -86,6 +90,25 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 }
 
 export const isStoreError = Schema.is(StoreError)
+
+// ---- Use-case boundary ---------------------------------------------------------------------
+
+/**
+ * The request is well formed but the target's state forbids it now (a tenant being deleted, an
+ * owner who is disabled). Nothing was written; it may succeed once the state changes.
+ */
+export class InvalidState extends Schema.TaggedError<InvalidState>()("InvalidState", {
+  entity: Schema.String,
+  id: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `${this.entity} "${this.id}" ${this.detail}`
+  }
+  get isRetryable(): boolean {
+    return false
+  }
+}
 
 // ---- Input boundary -------------------------------------------------------------------------
 

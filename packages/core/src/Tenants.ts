@@ -21,7 +21,7 @@ export class Tenants extends Context.Service<
       const repo = yield* makeRepository("tenants", Tenant, (t) => t.name)
       return Tenants.of({
         ...repo,
-        byOwner: (owner) => Effect.map(repo.list({ where: { "spec.owner": owner }, limit: 1000 }), (page) => page.items),
+        byOwner: (owner) => repo.allWhere({ "spec.owner": owner }),
         writeStatus: Effect.fn("Tenants.writeStatus")(function* (name, expectedVersion, status) {
           const current = yield* repo.get(name)
           return yield* repo.update(new Tenant({ ...current.value, status }), expectedVersion, { audit: false })

@@ -224,7 +224,7 @@ describe("Grants", () => {
           skills: [],
           tools: [],
           knowledge: [],
-          egress: ["api.example.com"],
+          egress: [{ pattern: "api.example.com", except: [] }],
           models: ["gpt-4.1"]
         })
       })

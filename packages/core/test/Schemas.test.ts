@@ -162,8 +162,8 @@ const rows: ReadonlyArray<Row> = [
     schema: GrantInput,
     base: grant,
     path: "resource.name",
-    valid: ["*", "*.github.com", "api.github.com", "openai/gpt-4o"],
-    invalid: ["", "**", "*github", "-x", "a b", "*.GitHub.com", 42]
+    valid: ["*", "api.github.com", "openai/gpt-4o"],
+    invalid: ["", "**", "*github", "-x", "a b", "*.GitHub.com", "*.github.com", 42]
   },
   { subject: "grant", schema: GrantInput, base: grant, path: "effect", valid: ["deny"], invalid: ["maybe", "ALLOW"] },
   {

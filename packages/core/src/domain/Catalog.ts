@@ -1,12 +1,12 @@
 import { Schema } from "effect"
-import { DisplayName, DnsLabel, DomainPattern, HttpUrl, SecretRef, Sha256Digest } from "./Names.ts"
+import { DisplayName, DnsLabel, DomainPattern, HttpUrl, SecretRef, Sha256Digest, Text } from "./Names.ts"
 
 /** A skill bundle (SKILL.md and files), pinned by digest so a grant means exactly these bytes. */
 export class Skill extends Schema.Class<Skill>("@clawfleet/core/Skill")({
   name: DnsLabel,
   version: Schema.String.check(Schema.isPattern(/^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/, { message: "must be a version such as 1.2.0" })),
   digest: Sha256Digest,
-  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2000)))
+  description: Schema.optionalKey(Text(2000))
 }) {}
 
 /** An MCP server. Its credential stays with the tool broker and never reaches a tenant. */
@@ -14,19 +14,19 @@ export class Tool extends Schema.Class<Tool>("@clawfleet/core/Tool")({
   name: DnsLabel,
   url: HttpUrl,
   credential: Schema.optionalKey(SecretRef),
-  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2000)))
+  description: Schema.optionalKey(Text(2000))
 }) {}
 
 export class KnowledgeBase extends Schema.Class<KnowledgeBase>("@clawfleet/core/KnowledgeBase")({
   name: DnsLabel,
   displayName: DisplayName,
-  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2000)))
+  description: Schema.optionalKey(Text(2000))
 }) {}
 
 /** A domain a tenant may reach through the egress proxy; the pattern is its name. */
 export class EgressDomain extends Schema.Class<EgressDomain>("@clawfleet/core/EgressDomain")({
   name: DomainPattern,
-  description: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(2000)))
+  description: Schema.optionalKey(Text(2000))
 }) {}
 
 export const ModelName = Schema.String.check(

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { DisplayName, DnsLabel, Email } from "./Names.ts"
+import { DisplayName, DnsLabel, Email, Text } from "./Names.ts"
 
 const defaultFalse = <S extends Schema.Boolean>(s: S) =>
   s.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false)), Schema.withConstructorDefault(Effect.succeed(false)))
@@ -28,7 +28,7 @@ export class Person extends Schema.Class<Person>("@clawfleet/core/Person")({
   /** For people in a department but no team. Ignored for grants when it disagrees with the team's. */
   department: Schema.optionalKey(DnsLabel),
   /** Group names as the identity provider sends them (OIDC `groups` claim or SCIM). */
-  groups: Schema.Array(Schema.String.check(Schema.isMaxLength(256))).pipe(
+  groups: Schema.Array(Text(256)).pipe(
     Schema.withDecodingDefaultKey(Effect.succeed([])),
     Schema.withConstructorDefault(Effect.succeed([]))
   ),

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { DnsLabel } from "./Names.ts"
+import { DnsLabel, Text } from "./Names.ts"
 
 export const SubjectKind = Schema.Literals(["person", "team", "department", "org"])
 export type SubjectKind = typeof SubjectKind.Type
@@ -28,10 +28,12 @@ const egressName = /^(?:\*|(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-
 export const Resource = Schema.Struct({ kind: ResourceKind, name: ResourceName }).check(
   Schema.makeFilter(
     (r: { readonly kind: ResourceKind; readonly name: string }) =>
-      r.kind !== "egress" ||
-      egressName.test(r.name) || {
+      (r.kind === "egress" ? egressName.test(r.name) : !r.name.startsWith("*.")) || {
         path: ["name"],
-        issue: "an egress resource must be *, a lower-case host such as api.example.com, or a pattern such as *.example.com"
+        issue:
+          r.kind === "egress"
+            ? "must be *, a lower-case host such as api.example.com, or a pattern such as *.example.com (egress)"
+            : `must be a catalog name or * for a ${r.kind}; *.suffix patterns are for egress only`
       }
   )
 )
@@ -47,7 +49,7 @@ export class Grant extends Schema.Class<Grant>("@clawfleet/core/Grant")({
   effect: GrantEffect,
   /** From this instant on the grant counts as absent. */
   expiresAt: Schema.optionalKey(Schema.DateTimeUtcFromString),
-  reason: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1000))),
+  reason: Schema.optionalKey(Text(1000)),
   actor: Schema.String,
   createdAt: Schema.DateTimeUtcFromString
 }) {}

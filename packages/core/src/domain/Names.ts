@@ -6,6 +6,18 @@ import { Schema } from "effect"
  * bare regex failure.
  */
 
+/**
+ * Free text of at most `max` characters that PostgreSQL can store: well-formed UTF-16 (no lone
+ * surrogates) and no NUL, which `text` and `jsonb` refuse.
+ */
+export const Text = (max: number) =>
+  Schema.String.check(
+    Schema.isMaxLength(max, { message: `must be at most ${max} characters` }),
+    Schema.makeFilter(
+      (s: string) => (s.isWellFormed() && !s.includes("\u0000")) || "must be text without NUL characters or broken surrogate pairs"
+    )
+  )
+
 const dns1123Label = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/
 
 /** A Kubernetes-style DNS-1123 label: lower-case alphanumerics and `-`, at most 63 characters. */
@@ -82,10 +94,7 @@ export const HttpUrl = Schema.String.check(
 )
 
 /** A free-text label shown to people; trimmed of nothing, but never empty or unbounded. */
-export const DisplayName = Schema.String.check(
-  Schema.isMinLength(1, { message: "must not be empty" }),
-  Schema.isMaxLength(200, { message: "must be at most 200 characters" })
-)
+export const DisplayName = Text(200).check(Schema.isMinLength(1, { message: "must not be empty" }))
 
 /** A reference to a secret held outside clawfleet (a Kubernetes Secret, a vault path, an env var). */
 export const SecretRef = Schema.Struct({

@@ -1,5 +1,6 @@
 import { Effect, Schema } from "effect"
-import { DnsLabel, OpenClawVersion, Quantity, SecretRef, TenantName } from "./Names.ts"
+import { ModelName } from "./Catalog.ts"
+import { DnsLabel, OpenClawVersion, Quantity, SecretRef, TenantName, Text } from "./Names.ts"
 
 export const TenantPhase = Schema.Literals(["Pending", "Provisioning", "Ready", "Suspended", "Failed", "Deleting"])
 export type TenantPhase = typeof TenantPhase.Type
@@ -12,7 +13,7 @@ export class Condition extends Schema.Class<Condition>("@clawfleet/core/Conditio
   type: ConditionType,
   status: Schema.Literals(["True", "False", "Unknown"]),
   reason: Schema.String.check(Schema.isPattern(/^[A-Za-z][A-Za-z0-9]*$/, { message: "must be a CamelCase reason" })),
-  message: Schema.String,
+  message: Text(32_768),
   lastTransitionTime: Schema.DateTimeUtcFromString,
   observedGeneration: Schema.Int
 }) {}
@@ -29,16 +30,16 @@ export const Budget = Schema.Struct({
 })
 
 export const Channels = Schema.Struct({
-  telegram: Schema.optionalKey(Schema.Struct({ botToken: SecretRef, allowFrom: Schema.optionalKey(Schema.Array(Schema.String)) })),
+  telegram: Schema.optionalKey(Schema.Struct({ botToken: SecretRef, allowFrom: Schema.optionalKey(Schema.Array(Text(256))) })),
   slack: Schema.optionalKey(Schema.Struct({ botToken: SecretRef, appToken: SecretRef }))
 })
 
 export class TenantSpec extends Schema.Class<TenantSpec>("@clawfleet/core/TenantSpec")({
   /** The person this assistant belongs to. */
   owner: DnsLabel,
-  openclaw: Schema.Struct({ version: OpenClawVersion, image: Schema.optionalKey(Schema.String) }),
+  openclaw: Schema.Struct({ version: OpenClawVersion, image: Schema.optionalKey(Text(512)) }),
   resources: Resources,
-  models: Schema.Struct({ default: Schema.optionalKey(Schema.String) }).pipe(
+  models: Schema.Struct({ default: Schema.optionalKey(ModelName) }).pipe(
     Schema.withDecodingDefaultKey(Effect.succeed({})),
     Schema.withConstructorDefault(Effect.succeed({}))
   ),
@@ -58,7 +59,7 @@ export class TenantStatus extends Schema.Class<TenantStatus>("@clawfleet/core/Te
   conditions: Schema.Array(Condition),
   /** The spec generation the provider last converged; behind `generation` means work is pending. */
   observedGeneration: Schema.Int,
-  endpoint: Schema.optionalKey(Schema.String),
+  endpoint: Schema.optionalKey(Text(2048)),
   lastActivity: Schema.optionalKey(Schema.DateTimeUtcFromString)
 }) {
   static readonly initial = new TenantStatus({ phase: "Pending", conditions: [], observedGeneration: 0 })

@@ -1,3 +1,4 @@
+import { domainToASCII } from "node:url"
 import type { Department, Person, Team } from "../domain/Directory.ts"
 import type { Grant, Resource, ResourceKind, Subject } from "../domain/Grant.ts"
 import { subjectKey } from "../domain/Grant.ts"
@@ -57,6 +58,22 @@ export const coveringNames = (kind: ResourceKind, name: string): ReadonlyArray<s
     for (let i = 1; i < labels.length; i++) out.push(`*.${labels.slice(i).join(".")}`)
   }
   return out
+}
+
+const plainHost = /^(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/
+
+/**
+ * The form egress grants are written in: lower case, no trailing dot, IDNs as punycode. Undefined
+ * for anything that is not a host name (or a `*.` pattern), which is then refused.
+ */
+export const canonicalHost = (name: string): string | undefined => {
+  if (name.length <= 253 && plainHost.test(name)) return name
+  const wildcard = name.startsWith("*.")
+  const bare = (wildcard ? name.slice(2) : name).replace(/\.$/, "")
+  const ascii = domainToASCII(bare)
+  if (ascii === "" || ascii.length > 253) return undefined
+  const host = wildcard ? `*.${ascii}` : ascii
+  return plainHost.test(host) ? host : undefined
 }
 
 const KIND_INDEX: Record<ResourceKind, number> = { skill: 0, tool: 1, knowledge: 2, egress: 3, model: 4 }
@@ -285,11 +302,29 @@ export class AccessIndex {
     return a === ALLOW || b === ALLOW ? ALLOWED : NO_GRANT
   }
 
-  /** May this person use the resource at `now` (epoch ms)? */
+  /**
+   * May this person use the resource at `now` (epoch ms)? Egress names are compared as host names
+   * (case, a trailing dot and IDN forms do not matter); a name that is no host name is refused.
+   */
   check(personId: string, kind: ResourceKind, name: string, now: number): Decision {
     const chain = this.chains.get(personId)
-    if (chain !== undefined) return this.decide(chain, kind, name, now)
-    return this.people.has(personId) ? DISABLED : UNKNOWN
+    if (chain === undefined) return this.people.has(personId) ? DISABLED : UNKNOWN
+    if (kind !== "egress") return this.decide(chain, kind, name, now)
+    const host = canonicalHost(name)
+    return host === undefined ? NO_GRANT : this.decide(chain, kind, host, now)
+  }
+
+  /** Names of the active deny grants of a kind on the person's chain (to qualify allow-lists). */
+  activeDenies(personId: string, kind: ResourceKind, now: number): ReadonlyArray<string> {
+    const person = this.people.get(personId)
+    if (person === undefined) return []
+    const out = new Set<string>()
+    for (const link of AccessIndex.chainOf(person, this.teams)) {
+      for (const [name, entries] of this.bySubject.get(subjectKey(link.subject))?.get(kind) ?? []) {
+        if (entries.some((e) => e.deny && e.expiresAt > now)) out.add(name)
+      }
+    }
+    return [...out]
   }
 
   /**

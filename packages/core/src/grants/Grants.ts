@@ -2,6 +2,7 @@ import { Clock, Context, DateTime, Effect, Layer, Schema, Semaphore } from "effe
 import { Catalog } from "../Catalog.ts"
 import { Directory } from "../Directory.ts"
 import { Grant, GrantEffect, Resource, type ResourceKind, Subject } from "../domain/Grant.ts"
+import { Text } from "../domain/Names.ts"
 import { type StoreError, ValidationError } from "../Errors.ts"
 import { RequestContext } from "../RequestContext.ts"
 import { RecordStore } from "../store/RecordStore.ts"
@@ -15,7 +16,7 @@ export const GrantInput = Schema.Struct({
   resource: Resource,
   effect: GrantEffect,
   expiresAt: Schema.optionalKey(Schema.DateTimeUtcFromString),
-  reason: Schema.optionalKey(Schema.String.check(Schema.isMaxLength(1000)))
+  reason: Schema.optionalKey(Text(1000))
 })
 export type GrantInput = typeof GrantInput.Encoded
 
@@ -26,11 +27,14 @@ export interface EffectiveAccess {
   readonly skills: ReadonlyArray<string>
   readonly tools: ReadonlyArray<string>
   readonly knowledge: ReadonlyArray<string>
-  readonly egress: ReadonlyArray<string>
+  /** Allowed egress patterns, each with the hosts or narrower patterns denied beneath it. */
+  readonly egress: ReadonlyArray<{ readonly pattern: string; readonly except: ReadonlyArray<string> }>
   readonly models: ReadonlyArray<string>
 }
 
 const accessTables = ["people", "teams", "departments", "grants"] as const
+
+const invalid = (path: string, message: string) => new ValidationError({ subject: "grant", issues: [{ path, message }] })
 
 /**
  * The grant engine: deny by default, an explicit deny beats any allow at any level, expired
@@ -42,7 +46,9 @@ export class Grants extends Context.Service<
   {
     readonly grant: (input: GrantInput) => Effect.Effect<Grant, StoreError | ValidationError>
     readonly revoke: (id: string) => Effect.Effect<void, StoreError>
-    readonly list: (request?: PageRequest & { readonly subject?: Subject | undefined }) => Effect.Effect<Page<Grant>, StoreError>
+    readonly list: (
+      request?: PageRequest & { readonly subject?: Subject | undefined }
+    ) => Effect.Effect<Page<Grant>, StoreError | ValidationError>
     readonly check: (personId: string, resource: Resource) => Effect.Effect<Decision, StoreError>
     readonly explain: (subject: Subject, resource: Resource) => Effect.Effect<Explanation, StoreError>
     readonly effectiveAccess: (tenant: string) => Effect.Effect<EffectiveAccess, StoreError>
@@ -104,15 +110,31 @@ export class Grants extends Context.Service<
 
       return Grants.of({
         grant: Effect.fn("Grants.grant")(function* (input: GrantInput) {
-          const decoded = yield* Schema.decodeUnknownEffect(GrantInput)(input, { errors: "all" }).pipe(
+          // Unknown fields are refused: a misspelt `expiresAt` must not become a grant that never ends.
+          const decoded = yield* Schema.decodeUnknownEffect(GrantInput)(input, { errors: "all", onExcessProperty: "error" }).pipe(
             Effect.mapError((e) => ValidationError.fromSchemaError("grant", e))
           )
+          const now = yield* Clock.currentTimeMillis
+          if (decoded.expiresAt !== undefined && decoded.expiresAt.epochMilliseconds <= now) {
+            return yield* invalid("expiresAt", "must lie in the future")
+          }
+          // A grant to nobody would do nothing; a deny on a misspelt team would do nothing silently.
+          const subject = decoded.subject
+          if (subject.kind !== "org") {
+            const found =
+              subject.kind === "person"
+                ? yield* directory.people.find(subject.id)
+                : subject.kind === "team"
+                  ? yield* directory.teams.find(subject.id)
+                  : yield* directory.departments.find(subject.id)
+            if (found === undefined) return yield* invalid("subject.id", `${subject.kind} "${subject.id}" does not exist`)
+          }
           const ctx = yield* RequestContext
           const grant = new Grant({
             ...decoded,
             id: crypto.randomUUID(),
             actor: ctx.actor,
-            createdAt: DateTime.makeUnsafe(yield* Clock.currentTimeMillis) as DateTime.Utc
+            createdAt: DateTime.makeUnsafe(now) as DateTime.Utc
           })
           yield* repo.create(grant, { action: "grant.create" })
           return grant
@@ -144,13 +166,20 @@ export class Grants extends Context.Service<
           const now = yield* Clock.currentTimeMillis
           const allowed = (kind: ResourceKind) =>
             Effect.map(namesOf(kind), (names) => names.filter((n) => index.check(owner, kind, n, now).allowed).sort())
-          const [skills, tools, knowledge, egress, models] = yield* Effect.all([
+          const [skills, tools, knowledge, egressNames, models] = yield* Effect.all([
             allowed("skill"),
             allowed("tool"),
             allowed("knowledge"),
             allowed("egress"),
             allowed("model")
           ])
+          // An allowed `*.example.com` may still have denied hosts beneath it: they travel with it, so an
+          // allow-list compiled from this never lets a denied host through.
+          const denied = index.activeDenies(owner, "egress", now)
+          const egress = egressNames.map((pattern) => ({
+            pattern,
+            except: pattern.startsWith("*.") ? denied.filter((d) => d !== pattern && d.endsWith(pattern.slice(1))).sort() : []
+          }))
           return { tenant: tenantName, owner, skills, tools, knowledge, egress, models }
         }),
         snapshot

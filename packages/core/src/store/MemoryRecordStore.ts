@@ -67,6 +67,11 @@ export function makeMemoryRecordStoreWithLog() {
         )
       })
 
+    // Reads outside a transaction wait for the writer, so nobody sees what a transaction has not
+    // committed (and might still undo). Inside one, a fiber reads its own writes.
+    const read = <A>(f: () => A): Effect.Effect<A> =>
+      Effect.flatMap(CurrentJournal, (journal: Journal | undefined) => (journal ? Effect.sync(f) : lock.withPermits(1)(Effect.sync(f))))
+
     // Runs one write inside the current transaction (or its own), with its journal.
     const write = <A>(f: (journal: Journal, now: string) => A | StoreError): Effect.Effect<A, StoreError> =>
       transaction(
@@ -79,20 +84,21 @@ export function makeMemoryRecordStoreWithLog() {
         })
       )
 
-    // Revisions come from one counter that never goes back, not even on rollback: an index built
-    // from a write that was then undone must never be mistaken for current. Same rule as the SQL
-    // sequence.
+    // Revisions come from one counter that never goes back, not even on rollback (the undo takes a
+    // fresh value too): an index built from a write that was then undone must never pass for current.
     let revisionCounter = 0
     const bump = (journal: Journal, table: Table) => {
-      const prev = revisions.get(table)
       revisions.set(table, ++revisionCounter)
-      journal.push(() => (prev === undefined ? revisions.delete(table) : revisions.set(table, prev)))
+      journal.push(() => revisions.set(table, ++revisionCounter))
     }
 
+    // Kept apart from the log, as the SQL store keeps its head row: removing events from the end of
+    // the log cannot move it.
+    let head = { seq: 0, hash: GENESIS_HASH }
     const appendIn = (journal: Journal, now: string, draft: AuditDraft): StoredAudit => {
-      const prevHash = audit.at(-1)?.hash ?? GENESIS_HASH
+      const prevHash = head.hash
       const body = {
-        seq: audit.length + 1,
+        seq: head.seq + 1,
         at: now,
         actor: draft.actor,
         action: draft.action,
@@ -103,16 +109,21 @@ export function makeMemoryRecordStoreWithLog() {
         ...(draft.decision !== undefined ? { decision: draft.decision } : {})
       }
       const event: StoredAudit = { ...body, prevHash, hash: hashAuditEvent(body, prevHash) }
+      const prevHead = head
       audit.push(event)
-      journal.push(() => audit.pop())
+      head = { seq: event.seq, hash: event.hash }
+      journal.push(() => {
+        audit.pop()
+        head = prevHead
+      })
       return event
     }
 
     const store = RecordStore.of({
-      get: (table, id) => Effect.sync(() => tableOf(table).get(id)),
+      get: (table, id) => read(() => tableOf(table).get(id)),
 
       list: (table, query: ListQuery) =>
-        Effect.sync(() => {
+        read(() => {
           const rows = [...tableOf(table).values()]
             .filter((r) => query.after === undefined || r.id > query.after)
             .filter((r) => (query.where ?? []).every(([path, value]) => readPath(r.data, path) === value))
@@ -160,11 +171,13 @@ export function makeMemoryRecordStoreWithLog() {
 
       transaction,
 
-      revision: (names) => Effect.sync(() => names.reduce((max, t) => Math.max(max, revisions.get(t) ?? 0), 0)),
+      revision: (names) => read(() => names.reduce((max, t) => Math.max(max, revisions.get(t) ?? 0), 0)),
 
       appendAudit: (draft) => write((journal, now) => appendIn(journal, now, draft)),
 
-      listAudit: (afterSeq, limit) => Effect.sync(() => audit.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit))
+      listAudit: (afterSeq, limit) => read(() => audit.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit)),
+
+      auditHead: read(() => head)
     })
     return { store, auditLog: audit }
   })

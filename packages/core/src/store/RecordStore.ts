@@ -66,5 +66,7 @@ export class RecordStore extends Context.Service<
     /** Appends an event that describes no write of its own (a decision, a sign-in). */
     readonly appendAudit: (draft: AuditDraft) => Effect.Effect<StoredAudit, StoreError>
     readonly listAudit: (afterSeq: number, limit: number) => Effect.Effect<ReadonlyArray<StoredAudit>, StoreError>
+    /** The last event's seq and hash, kept apart from the log so a truncated log shows. */
+    readonly auditHead: Effect.Effect<{ readonly seq: number; readonly hash: string }, StoreError>
   }
 >()("@clawfleet/core/RecordStore") {}

@@ -1,5 +1,5 @@
 import { Effect, Schema } from "effect"
-import { Corrupt, StoreError } from "../Errors.ts"
+import { Corrupt, StoreError, ValidationError } from "../Errors.ts"
 import { RequestContext, type RequestInfo } from "../RequestContext.ts"
 import { type AuditDraft, RecordStore } from "./RecordStore.ts"
 import { type FilterPath, type Table, Tables } from "./Tables.ts"
@@ -29,9 +29,14 @@ export const MAX_PAGE_SIZE = 1000
 export interface Repository<A, T extends Table = Table> {
   readonly get: (id: string) => Effect.Effect<Versioned<A>, StoreError>
   readonly find: (id: string) => Effect.Effect<Versioned<A> | undefined, StoreError>
-  readonly list: (request?: PageRequest & { readonly where?: Partial<Record<FilterPath<T>, string>> }) => Effect.Effect<Page<A>, StoreError>
+  /** Fails with a ValidationError for a limit outside 1–1000 or a cursor it did not hand out. */
+  readonly list: (
+    request?: PageRequest & { readonly where?: Partial<Record<FilterPath<T>, string>> }
+  ) => Effect.Effect<Page<A>, StoreError | ValidationError>
   /** Every record, read page by page (for building indexes, not for request paths). */
   readonly all: Effect.Effect<ReadonlyArray<Versioned<A>>, StoreError>
+  /** Every record matching the filter, read page by page. */
+  readonly allWhere: (where: Partial<Record<FilterPath<T>, string>>) => Effect.Effect<ReadonlyArray<Versioned<A>>, StoreError>
   readonly create: (value: A, options?: { readonly action?: string }) => Effect.Effect<Versioned<A>, StoreError>
   readonly update: (
     value: A,
@@ -51,8 +56,16 @@ export interface Repository<A, T extends Table = Table> {
   ) => Effect.Effect<Versioned<A>, StoreError>
 }
 
-const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url")
-const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString("utf8")
+const encodeCursor = (id: string) => Buffer.from(`${CURSOR_PREFIX}${id}`, "utf8").toString("base64url")
+const CURSOR_PREFIX = "c1:"
+
+const decodeCursor = (cursor: string): string | undefined => {
+  if (!/^[A-Za-z0-9_-]{1,2000}$/.test(cursor)) return undefined
+  const text = Buffer.from(cursor, "base64url").toString("utf8")
+  return text.startsWith(CURSOR_PREFIX) ? text.slice(CURSOR_PREFIX.length) : undefined
+}
+
+const pageError = (path: string, message: string) => new ValidationError({ subject: "page request", issues: [{ path, message }] })
 
 /** Derives a typed, audited repository for one table from the record store. */
 export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T extends Table>(
@@ -87,11 +100,18 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
     const find = (id: string) => Effect.flatMap(store.get(table, id), (row) => (row ? decodeRow(row) : Effect.succeed(undefined)))
 
     const list = Effect.fnUntraced(function* (request: PageRequest & { readonly where?: Partial<Record<string, string>> } = {}) {
-      const limit = Math.min(Math.max(1, Math.floor(request.limit ?? DEFAULT_PAGE_SIZE)), MAX_PAGE_SIZE)
+      const limit = request.limit ?? DEFAULT_PAGE_SIZE
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+        return yield* pageError("limit", `must be a whole number from 1 to ${MAX_PAGE_SIZE}`)
+      }
+      const after = request.cursor === undefined ? undefined : decodeCursor(request.cursor)
+      if (request.cursor !== undefined && after === undefined) {
+        return yield* pageError("cursor", "is not a cursor this list handed out; pass the `next` of the previous page")
+      }
       const where = Object.entries(request.where ?? {}).filter((e): e is [string, string] => typeof e[1] === "string")
       // Ask for one more than a page: it tells whether a next page exists without a count.
       const rows = yield* store.list(table, {
-        after: request.cursor === undefined ? undefined : decodeCursor(request.cursor),
+        after,
         limit: limit + 1,
         where
       })
@@ -99,29 +119,36 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
       return rows.length > limit ? { items, next: encodeCursor(rows[limit - 1]!.id) } : { items }
     })
 
-    const all = Effect.gen(function* () {
-      const out: Array<Versioned<A>> = []
-      let cursor: string | undefined
-      do {
-        const page: Page<A> = yield* list({ limit: MAX_PAGE_SIZE, cursor })
-        out.push(...page.items)
-        cursor = page.next
-      } while (cursor !== undefined)
-      return out
-    })
+    const allWhere = (where: Partial<Record<string, string>> = {}) =>
+      Effect.gen(function* () {
+        const out: Array<Versioned<A>> = []
+        let cursor: string | undefined
+        do {
+          // Our own limit and cursors are always valid: a ValidationError here would be a bug.
+          const page: Page<A> = yield* Effect.catchTag(list({ limit: MAX_PAGE_SIZE, cursor, where }), "ValidationError", Effect.die)
+          out.push(...page.items)
+          cursor = page.next
+        } while (cursor !== undefined)
+        return out
+      })
 
     const repo: Repository<A, T> = {
       modify: (id, f, options) =>
         store.transaction(
           Effect.gen(function* () {
             const current = yield* repo.get(id)
-            return yield* repo.update(f(current.value), current.version, options)
+            const next = f(current.value)
+            if (idOf(next) !== id) {
+              return yield* Effect.die(new Error(`${entity} "${id}": modify must not change the id (got "${idOf(next)}")`))
+            }
+            return yield* repo.update(next, current.version, options)
           })
         ),
       get: (id) => Effect.flatMap(find(id), (v) => (v ? Effect.succeed(v) : Effect.fail(StoreError.notFound(entity, id)))),
       find,
       list: list as Repository<A, T>["list"],
-      all,
+      all: allWhere(),
+      allWhere: allWhere as Repository<A, T>["allWhere"],
       create: (value, options) =>
         Effect.gen(function* () {
           const data = encode(value)

@@ -8,7 +8,12 @@ import { Filters, type Table, Tables } from "./Tables.ts"
 
 const isSqlError = (e: unknown): e is SqlError.SqlError => (e as { _tag?: unknown } | null)?._tag === "SqlError"
 
-const fromSql = (e: SqlError.SqlError): StoreError => StoreError.unavailable(e.message, e.isRetryable, e)
+// Keep the database's own words: "Query failed" alone tells an operator nothing.
+const fromSql = (e: SqlError.SqlError): StoreError => {
+  const cause = (e.reason as { cause?: unknown }).cause
+  const detail = cause instanceof Error && cause.message ? `${e.message}: ${cause.message}` : e.message
+  return StoreError.unavailable(detail, e.isRetryable, e)
+}
 
 const indexedPaths = new Set(Object.values(Filters).flat())
 
@@ -158,6 +163,11 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         ),
 
       appendAudit: (draft) => writeTx(appendIn(draft)),
+
+      auditHead: sql<{ seq: string | number; hash: string }>`select seq, hash from ${head} where id = 1`.pipe(
+        Effect.map((rows) => ({ seq: Number(rows[0]!.seq), hash: rows[0]!.hash })),
+        Effect.mapError(fromSql)
+      ),
 
       listAudit: (afterSeq, limit) =>
         sql<{ body: unknown; prev_hash: string; hash: string }>`select body, prev_hash, hash from ${events}
