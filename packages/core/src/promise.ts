@@ -1,12 +1,9 @@
 import { Effect, type Layer, ManagedRuntime } from "effect"
 import { Audit } from "./Audit.ts"
 import * as Clawfleet from "./Clawfleet.ts"
-import { Directory } from "./Directory.ts"
 import { Fleet } from "./Fleet.ts"
-import type { RequestInfo } from "./RequestContext.ts"
 import { withActor } from "./RequestContext.ts"
 import * as Store from "./Store.ts"
-import { Tenants } from "./Tenants.ts"
 
 export type StoreOption =
   | "memory"
@@ -16,30 +13,27 @@ export type StoreOption =
 export interface ClawfleetOptions {
   /** Where records live. Default: memory. */
   readonly store?: StoreOption
-  /** Who writes are audited as when a call does not say. Default "system". */
+  /** Who writes are audited as, unless a call goes through `withActor`. Default "system". */
   readonly actor?: string
 }
 
 type FleetApi = Fleet["Service"]
-type Promised<F> = F extends (...args: infer A) => Effect.Effect<infer R, any, any>
-  ? (...args: [...A, options?: Partial<RequestInfo>]) => Promise<R>
-  : never
 
-/** The Fleet operations as async functions, plus reads and lifecycle. */
-export type ClawfleetClient = { readonly [K in keyof FleetApi]: Promised<FleetApi[K]> } & {
-  readonly getTenant: (name: string) => Promise<Awaited<ReturnType<typeof getTenant>>>
-  readonly getPerson: (id: string) => Promise<Awaited<ReturnType<typeof getPerson>>>
-  readonly verifyAuditChain: () => Promise<Awaited<ReturnType<typeof verifyAudit>>>
+/** Each `Fleet` operation as an async function with the same arguments. */
+export type FleetPromises = {
+  readonly [K in keyof FleetApi]: FleetApi[K] extends (...args: infer A) => Effect.Effect<infer R, any, any>
+    ? (...args: A) => Promise<R>
+    : never
+}
+
+export type ClawfleetClient = FleetPromises & {
+  /** The same operations, audited as done by `actor` (a portal passes its signed-in user). */
+  readonly withActor: (actor: string, requestId?: string) => FleetPromises
+  readonly verifyAuditChain: () => Promise<Effect.Success<Audit["Service"]["verifyAuditChain"]>>
   /** Closes database connections. Calls after this reject. */
   readonly dispose: () => Promise<void>
   readonly [Symbol.asyncDispose]: () => Promise<void>
 }
-
-type Runtime = ManagedRuntime.ManagedRuntime<Clawfleet.Services, never>
-
-const getTenant = (run: Runtime, name: string) => run.runPromise(Tenants.use((t) => Effect.map(t.get(name), (v) => v.value)))
-const getPerson = (run: Runtime, id: string) => run.runPromise(Directory.use((d) => Effect.map(d.people.get(id), (v) => v.value)))
-const verifyAudit = (run: Runtime) => run.runPromise(Audit.use((a) => a.verifyAuditChain))
 
 const storeLayer = (store: StoreOption | undefined): Layer.Layer<Store.Services> => {
   if (store === undefined || store === "memory") return Store.layerMemory
@@ -47,71 +41,37 @@ const storeLayer = (store: StoreOption | undefined): Layer.Layer<Store.Services>
   return Store.layerPglite({ dataDir: store.pglite.dataDir, schema: store.schema })
 }
 
-const fleetMethods = [
-  "createDepartment",
-  "createTeam",
-  "onboardPerson",
-  "offboardPerson",
-  "createTenant",
-  "updateTenant",
-  "suspendTenant",
-  "resumeTenant",
-  "deleteTenant",
-  "grant",
-  "revoke",
-  "check",
-  "explain",
-  "effectiveAccess"
-] as const satisfies ReadonlyArray<keyof FleetApi>
-
 /**
  * Starts clawfleet for code that does not use Effect. Failures reject with the same typed errors
- * (`StoreError`, `ValidationError`), which are `Error`s with `_tag`, `message` and `isRetryable`.
+ * (`StoreError`, `ValidationError`, `InvalidState`): `Error`s with `_tag`, `message` and
+ * `isRetryable`. No global state: several clients can live side by side.
  *
  * ```ts
  * await using fleet = await createClawfleet({ store: { postgres: process.env.DATABASE_URL! } })
- * await fleet.onboardPerson({ person: { id: "ada", email: "ada@example.com", displayName: "Ada" } })
+ * await fleet.withActor("grace@example.com").onboardPerson({
+ *   person: { id: "ada", email: "ada@example.com", displayName: "Ada" }
+ * })
  * ```
  */
 export const createClawfleet = async (options: ClawfleetOptions = {}): Promise<ClawfleetClient> => {
   const runtime = ManagedRuntime.make(Clawfleet.layer(storeLayer(options.store)))
   // Build now, so a bad database URL fails here and not on the first call.
-  await runtime.runPromise(Effect.void)
-  const defaultActor = options.actor ?? "system"
+  const fleet = await runtime.runPromise(Fleet.use(Effect.succeed))
 
-  const call =
-    (name: (typeof fleetMethods)[number], arity: number) =>
-    (...args: Array<unknown>) => {
-      const info = (args.length > arity ? args[arity] : undefined) as Partial<RequestInfo> | undefined
-      const effect = Fleet.use((fleet) =>
-        (fleet[name] as (...a: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args.slice(0, arity))
-      )
-      return runtime.runPromise(withActor(info?.actor ?? defaultActor, info?.requestId)(effect))
-    }
+  const bind = (actor: string, requestId?: string): FleetPromises =>
+    Object.fromEntries(
+      Object.entries(fleet).map(([name, method]) => [
+        name,
+        (...args: Array<unknown>) =>
+          runtime.runPromise(withActor(actor, requestId)((method as (...a: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args)))
+      ])
+    ) as FleetPromises
 
-  const arities: Record<(typeof fleetMethods)[number], number> = {
-    createDepartment: 1,
-    createTeam: 1,
-    onboardPerson: 1,
-    offboardPerson: 1,
-    createTenant: 1,
-    updateTenant: 3,
-    suspendTenant: 1,
-    resumeTenant: 1,
-    deleteTenant: 1,
-    grant: 1,
-    revoke: 1,
-    check: 2,
-    explain: 2,
-    effectiveAccess: 1
-  }
-  const methods = Object.fromEntries(fleetMethods.map((m) => [m, call(m, arities[m])]))
   const dispose = () => runtime.dispose()
   return {
-    ...(methods as unknown as { readonly [K in keyof FleetApi]: Promised<FleetApi[K]> }),
-    getTenant: (name) => getTenant(runtime, name),
-    getPerson: (id) => getPerson(runtime, id),
-    verifyAuditChain: () => verifyAudit(runtime),
+    ...bind(options.actor ?? "system"),
+    withActor: bind,
+    verifyAuditChain: () => runtime.runPromise(Audit.use((a) => a.verifyAuditChain)),
     dispose,
     [Symbol.asyncDispose]: dispose
   }

@@ -8,15 +8,17 @@ describe("@clawfleet/core/promise", () => {
     await using fleet = await createClawfleet()
     await fleet.createDepartment({ id: "engineering", displayName: "Engineering" })
     await fleet.createTeam({ id: "platform", displayName: "Platform", department: "engineering" })
-    const { tenant } = await fleet.onboardPerson(
-      { person: { id: "ada", email: "ada@example.com", displayName: "Ada Lovelace", team: "platform" } },
-      { actor: "portal:grace@example.com", requestId: "req-42" }
-    )
+    await fleet.putCatalogItem("model", { name: "gpt-4.1", upstream: "openai" })
+    const { tenant } = await fleet.withActor("portal:grace@example.com", "req-42").onboardPerson({
+      person: { id: "ada", email: "ada@example.com", displayName: "Ada Lovelace", team: "platform" }
+    })
     await fleet.grant({ subject: { kind: "team", id: "platform" }, resource: { kind: "model", name: "*" }, effect: "allow" })
     expect(await fleet.check("ada", { kind: "model", name: "gpt-4.1" })).toEqual({ allowed: true, reason: "allowed" })
     const access = await fleet.effectiveAccess(tenant!.name)
-    expect(access.owner).toBe("ada")
-    expect(await fleet.verifyAuditChain()).toMatchObject({ ok: true, events: 5 })
+    expect(access.models).toEqual(["gpt-4.1"])
+    expect(await fleet.verifyAuditChain()).toMatchObject({ ok: true, events: 6 })
+    const page = await fleet.listTenants({ owner: "ada" })
+    expect(page.items.map((t) => [t.value.name, t.version])).toEqual([["ada", 1]])
   })
 
   it("rejects with the typed errors, which are Errors", async () => {
