@@ -8,10 +8,15 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { SqlClient } from "effect/sql"
 
-const tamperSql = (schema: string) => (seq: number) =>
-  SqlClient.SqlClient.use((sql) =>
-    sql.unsafe(`update "${schema}".audit_events set body = jsonb_set(body, '{actor}', '"mallory"') where seq = $1`, [seq])
+const tamperSql = (schema: string) => ({
+  rewrite: (seq: number) =>
+    SqlClient.SqlClient.use((sql) =>
+      sql.unsafe(`update "${schema}".audit_events set body = jsonb_set(body, '{actor}', '"mallory"') where seq = $1`, [seq])
+    ),
+  dropNewest: SqlClient.SqlClient.use((sql) =>
+    sql.unsafe(`delete from "${schema}".audit_events where seq = (select max(seq) from "${schema}".audit_events)`)
   )
+})
 
 storeConformance("pglite (in memory)", Store.layerSql({ schema: "clawfleet" }).pipe(Layer.provideMerge(Store.pgliteClient())), {
   tamper: tamperSql("clawfleet")

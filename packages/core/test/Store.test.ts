@@ -18,9 +18,12 @@ const memory = Store.layerFromRecordStore(
 )
 
 storeConformance("memory", memory, {
-  tamper: (seq) =>
-    Effect.sync(() => {
-      const event = auditLog[seq - 1]!
-      auditLog[seq - 1] = { ...event, actor: "mallory" }
-    })
+  tamper: {
+    rewrite: (seq) =>
+      Effect.sync(() => {
+        const event = auditLog[seq - 1]!
+        auditLog[seq - 1] = { ...event, actor: "mallory" }
+      }),
+    dropNewest: Effect.sync(() => void auditLog.pop())
+  }
 })

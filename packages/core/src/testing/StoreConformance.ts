@@ -1,5 +1,5 @@
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, Exit, type Layer, Schedule } from "effect"
+import { Deferred, Effect, Exit, Fiber, type Layer, Schedule } from "effect"
 import { Audit } from "../Audit.ts"
 import { Directory } from "../Directory.ts"
 import { Department, Person, Team } from "../domain/Directory.ts"
@@ -11,10 +11,16 @@ import { RecordStore } from "../store/RecordStore.ts"
 
 export interface StoreConformanceOptions<R> {
   /**
-   * Rewrites the stored body of audit event `seq` behind the store's back, to prove tampering is
-   * detected. Pass `{ skip: "why" }` when the implementation gives no such access.
+   * Behind the store's back: `rewrite` alters the stored body of audit event `seq`, `dropNewest`
+   * deletes the newest event, to prove both are detected. Pass `{ skip: "why" }` when the
+   * implementation gives no such access.
    */
-  readonly tamper: ((seq: number) => Effect.Effect<void, unknown, R>) | { readonly skip: string }
+  readonly tamper:
+    | {
+        readonly rewrite: (seq: number) => Effect.Effect<void, unknown, R>
+        readonly dropNewest: Effect.Effect<void, unknown, R>
+      }
+    | { readonly skip: string }
   /** How many concurrent `modify` writers to run against one record (default 1,000). */
   readonly writers?: number
   /** How many concurrent optimistic (read, update, retry) writers (default 100). */
@@ -181,6 +187,75 @@ export const storeConformance = <E, R>(
         })
       )
 
+      it.effect("the store itself refuses stale versions, under any repository", () =>
+        Effect.gen(function* () {
+          const store = yield* RecordStore
+          yield* store.insert("departments", "raw", { id: "raw", displayName: "v1" })
+          yield* store.update("departments", "raw", 1, { id: "raw", displayName: "v2" })
+          const update = yield* Effect.flip(store.update("departments", "raw", 1, { id: "raw", displayName: "lost" }))
+          assert.strictEqual(update.reason._tag, "Conflict")
+          const remove = yield* Effect.flip(store.remove("departments", "raw", 1))
+          assert.strictEqual(remove.reason._tag, "Conflict")
+          assert.deepStrictEqual((yield* store.get("departments", "raw"))?.data, { id: "raw", displayName: "v2" })
+          assert.strictEqual((yield* Effect.flip(store.update("departments", "nothing", 1, {}))).reason._tag, "NotFound")
+        }))
+
+      it.effect("nobody outside a transaction sees what it has not committed", () =>
+        Effect.gen(function* () {
+          const store = yield* RecordStore
+          const written = yield* Deferred.make<void>()
+          const release = yield* Deferred.make<void>()
+          const tx = yield* Effect.forkChild(
+            Effect.exit(
+              store.transaction(
+                Effect.gen(function* () {
+                  yield* store.insert("departments", "dirty", { id: "dirty", displayName: "uncommitted" })
+                  yield* Deferred.succeed(written, undefined)
+                  yield* Deferred.await(release)
+                  return yield* Effect.fail("rolled back" as const)
+                })
+              )
+            )
+          )
+          yield* Deferred.await(written)
+          const reader = yield* Effect.forkChild(store.get("departments", "dirty"))
+          yield* Effect.sleep("20 millis")
+          yield* Deferred.succeed(release, undefined)
+          yield* Fiber.join(tx)
+          assert.isUndefined(yield* Fiber.join(reader))
+        }))
+
+      it.effect("a revision seen inside a rolled-back transaction never comes back", () =>
+        Effect.gen(function* () {
+          const store = yield* RecordStore
+          const inside = yield* store
+            .transaction(
+              Effect.gen(function* () {
+                yield* store.insert("grants", "rolled-back", { id: "rolled-back" })
+                return yield* Effect.fail(yield* store.revision(["grants"]))
+              })
+            )
+            .pipe(Effect.flip)
+          assert.notStrictEqual(yield* store.revision(["grants"]), inside)
+          yield* store.insert("grants", "committed", { id: "committed" })
+          assert.notStrictEqual(yield* store.revision(["grants"]), inside)
+        }))
+
+      it.effect("stores text and numbers exactly, and the chain still verifies", () =>
+        Effect.gen(function* () {
+          const store = yield* RecordStore
+          const data = {
+            id: "exact",
+            text: "crab 🦀, e\u0301, line\u2028separator, \"quotes\" 'and' \\ backslash, 日本語",
+            numbers: [0.30000000000000004, 1e21, 5e-324, -0, 123456789012345],
+            nested: { deep: { deeper: [true, null, "x"] } }
+          }
+          yield* store.insert("departments", "exact", data, { actor: "a", action: "exact", target: { kind: "test", id: "exact" }, after: data })
+          const back = yield* store.get("departments", "exact")
+          assert.deepStrictEqual(back?.data, JSON.parse(JSON.stringify(data)))
+          assert.isTrue((yield* (yield* Audit).verifyAuditChain).ok)
+        }))
+
       it.effect("lists in pages by id, filtered on indexed fields", () =>
         Effect.gen(function* () {
           const { departments, teams, people } = yield* Directory
@@ -247,34 +322,44 @@ export const storeConformance = <E, R>(
           yield* departments.create(dept("rev"))
           const r1 = yield* store.revision(["departments"])
           assert.isAbove(r1, r0)
-          assert.strictEqual(yield* store.revision(["skills"]), yield* store.revision(["skills"]))
+          const skills = yield* store.revision(["skills"])
+          yield* departments.update(dept("rev", "again"), 1)
+          assert.strictEqual(yield* store.revision(["skills"]), skills, "a write to departments moved the skills revision")
         })
       )
 
-      // Last: it breaks the chain for the rest of this layer.
+      // Last: they break the chain for the rest of this layer. Truncation first, while the chain
+      // is otherwise whole, so its verdict can only come from the missing event.
       if ("skip" in options.tamper) {
-        it.skip(`detects a tampered audit event (skipped: ${options.tamper.skip})`, () => Effect.void)
+        it.skip(`detects a tampered or truncated audit log (skipped: ${options.tamper.skip})`, () => Effect.void)
       } else {
         const tamper = options.tamper
-        it.effect("verification fails at the first tampered audit event", () =>
+        it.effect("verification fails when the newest events are removed", () =>
           Effect.gen(function* () {
             const { departments } = yield* Directory
             const audit = yield* Audit
-            yield* departments.create(dept("tamper-target", "Honest"))
-            const head = yield* audit.verifyAuditChain
-            assert.isTrue(head.ok)
-            const [target] = yield* audit.list({ afterSeq: head.events - 1 })
-            assert.strictEqual(target?.target.id, "tamper-target")
-            if (target === undefined) return
-            yield* Effect.orDie(tamper(target.seq))
+            yield* departments.create(dept("truncate-target"))
+            assert.isTrue((yield* audit.verifyAuditChain).ok)
+            yield* Effect.orDie(tamper.dropNewest)
+            const result = yield* audit.verifyAuditChain
+            assert.isFalse(result.ok)
+            if (!result.ok) assert.match(result.reason, /removed/)
+          }))
+
+        // Rewrites the very first event, so the verdict must name it whatever came later.
+        it.effect("verification fails at the first tampered audit event", () =>
+          Effect.gen(function* () {
+            const audit = yield* Audit
+            const [first] = yield* audit.list({ afterSeq: 0, limit: 1 })
+            assert.strictEqual(first?.seq, 1)
+            yield* Effect.orDie(tamper.rewrite(1))
             const result = yield* audit.verifyAuditChain
             assert.isFalse(result.ok)
             if (!result.ok) {
-              assert.strictEqual(result.brokenAt, target.seq)
+              assert.strictEqual(result.brokenAt, 1)
               assert.match(result.reason, /hash/)
             }
-          })
-        )
+          }))
       }
     })
   })
