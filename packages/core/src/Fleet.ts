@@ -16,6 +16,7 @@ import type { Page, PageRequest } from "./store/Repository.ts"
 import { Tenants } from "./Tenants.ts"
 
 export type { CatalogItem, CatalogItemInput } from "./fleet/CatalogOps.ts"
+export type { PersonPatch } from "./fleet/PeopleOps.ts"
 export { FleetConfig, type FleetDefaults, type TenantPatch, type TenantSpecInput } from "./fleet/TenantOps.ts"
 
 /** Every way a Fleet call can fail: the store, the input, or the target's current state. */

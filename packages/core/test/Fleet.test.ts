@@ -146,4 +146,101 @@ describe("Fleet", () => {
       })
     )
   )
+
+  it.effect("updates a tenant by JSON merge patch: siblings stay, null removes", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* setup
+        yield* fleet.onboardPerson({ person: ada, tenant: { budget: { monthlyTokens: 1000, monthlyUsd: 10 } } })
+        const patched = yield* fleet.updateTenant("ada", { budget: { monthlyUsd: 20 } })
+        assert.deepStrictEqual(patched.spec.budget, { monthlyTokens: 1000, monthlyUsd: 20 })
+        const cleared = yield* fleet.updateTenant("ada", { budget: { monthlyTokens: null } })
+        assert.deepStrictEqual(cleared.spec.budget, { monthlyUsd: 20 })
+        const unknown = yield* Effect.flip(fleet.updateTenant("ada", { budget: { monthlyEuros: 5 } }))
+        assert.match(unknown.message, /monthlyEuros/)
+      })
+    )
+  )
+
+  it.effect("leaves suspend and resume to their own operations, so a disabled owner stays suspended", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* setup
+        yield* fleet.onboardPerson({ person: ada })
+        yield* fleet.offboardPerson("ada")
+        const err = yield* Effect.flip(fleet.updateTenant("ada", { suspended: false } as never))
+        assert.match(err.message, /use suspendTenant or resumeTenant/)
+        const resume = yield* Effect.flip(fleet.resumeTenant("ada"))
+        assert.strictEqual(resume._tag, "InvalidState")
+        assert.isTrue((yield* fleet.getTenant("ada")).value.spec.suspended)
+      })
+    )
+  )
+
+  it.effect("moves people between teams, clears fields with null, and suspends on disable", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* setup
+        yield* fleet.createTeam({ id: "web", displayName: "Web", department: "engineering" })
+        yield* fleet.onboardPerson({ person: { ...ada, team: "platform" } })
+        assert.strictEqual((yield* fleet.updatePerson("ada", { team: "web" })).team, "web")
+        assert.isUndefined((yield* fleet.updatePerson("ada", { team: null })).team)
+        const bad = yield* Effect.flip(fleet.updatePerson("ada", { team: "nope" }))
+        assert.match(bad.message, /team "nope" does not exist/)
+        yield* fleet.updatePerson("ada", { disabled: true })
+        assert.isTrue((yield* fleet.getTenant("ada")).value.spec.suspended)
+        const renamed = yield* Effect.flip(fleet.updatePerson("ada", { id: "eve" } as never))
+        assert.match(renamed.message, /id of a person cannot change/)
+      })
+    )
+  )
+
+  it.effect("says when a person's id cannot name their tenant", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* setup
+        const id = "a-person-with-a-very-long-identifier-of-fifty"
+        const err = yield* Effect.flip(fleet.onboardPerson({ person: { ...ada, id } }))
+        assert.match(err.message, /cannot name a tenant .*pass tenant\.name/)
+        const ok = yield* fleet.onboardPerson({ person: { ...ada, id }, tenant: { name: "long-one" } })
+        assert.strictEqual(ok.tenant?.spec.owner, id)
+      })
+    )
+  )
+
+  it.effect("manages the catalog and lists in validated pages", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* setup
+        yield* fleet.putCatalogItem("model", { name: "gpt-4.1", upstream: "openai" })
+        const replaced = yield* fleet.putCatalogItem("model", { name: "gpt-4.1", upstream: "azure" })
+        assert.strictEqual(replaced.upstream, "azure")
+        assert.deepStrictEqual(
+          (yield* fleet.listCatalog("model")).items.map((m) => m.name),
+          ["gpt-4.1"]
+        )
+        yield* fleet.removeCatalogItem("model", "gpt-4.1")
+        assert.strictEqual((yield* fleet.listCatalog("model")).items.length, 0)
+        const badLimit = yield* Effect.flip(fleet.listPeople({ limit: Number.NaN }))
+        assert.match(badLimit.message, /limit: must be a whole number from 1 to 1000/)
+        const badCursor = yield* Effect.flip(fleet.listPeople({ cursor: "not-a-cursor" }))
+        assert.match(badCursor.message, /cursor/)
+      })
+    )
+  )
+
+  it.effect("refuses to change a deleting tenant with InvalidState", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* setup
+        yield* fleet.onboardPerson({ person: ada })
+        yield* fleet.deleteTenant("ada")
+        const err = yield* Effect.flip(fleet.suspendTenant("ada"))
+        assert.strictEqual(err._tag, "InvalidState")
+        assert.strictEqual(err.message, 'tenant "ada" is being deleted')
+        const stale = yield* Effect.flip(fleet.updateTenant("ada", {}, { expectedGeneration: 7 }))
+        assert.match(stale.message, /generation 1, not 7/)
+      })
+    )
+  )
 })

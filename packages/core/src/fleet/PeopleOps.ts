@@ -6,6 +6,9 @@ import type { RecordStore } from "../store/RecordStore.ts"
 import type { Tenants } from "../Tenants.ts"
 import { decode, invalid, mergePatch } from "./internal.ts"
 
+/** A merge patch of a person: any field but the id; `null` clears an optional one. */
+export type PersonPatch = { readonly [K in Exclude<keyof typeof Person.Encoded, "id">]?: (typeof Person.Encoded)[K] | null }
+
 /** The directory use cases of `Fleet`: departments, teams, people joining, moving and leaving. */
 export const makePeopleOps = (deps: {
   readonly store: RecordStore["Service"]
@@ -57,7 +60,7 @@ export const makePeopleOps = (deps: {
      * Changes a person by merge patch (`null` clears `team` or `department`). The id stays.
      * Re-enabling (`disabled: false`) does not resume their tenants: that is `resumeTenant`.
      */
-    updatePerson: Effect.fn("Fleet.updatePerson")(function* (id: string, patch: Partial<Omit<typeof Person.Encoded, "id">>) {
+    updatePerson: Effect.fn("Fleet.updatePerson")(function* (id: string, patch: PersonPatch) {
       if ("id" in patch) return yield* invalid("person", "id", "the id of a person cannot change")
       return yield* store.transaction(
         Effect.gen(function* () {

@@ -198,7 +198,8 @@ export const storeConformance = <E, R>(
           assert.strictEqual(remove.reason._tag, "Conflict")
           assert.deepStrictEqual((yield* store.get("departments", "raw"))?.data, { id: "raw", displayName: "v2" })
           assert.strictEqual((yield* Effect.flip(store.update("departments", "nothing", 1, {}))).reason._tag, "NotFound")
-        }))
+        })
+      )
 
       it.effect("nobody outside a transaction sees what it has not committed", () =>
         Effect.gen(function* () {
@@ -223,7 +224,8 @@ export const storeConformance = <E, R>(
           yield* Deferred.succeed(release, undefined)
           yield* Fiber.join(tx)
           assert.isUndefined(yield* Fiber.join(reader))
-        }))
+        })
+      )
 
       it.effect("a revision seen inside a rolled-back transaction never comes back", () =>
         Effect.gen(function* () {
@@ -239,7 +241,8 @@ export const storeConformance = <E, R>(
           assert.notStrictEqual(yield* store.revision(["grants"]), inside)
           yield* store.insert("grants", "committed", { id: "committed" })
           assert.notStrictEqual(yield* store.revision(["grants"]), inside)
-        }))
+        })
+      )
 
       it.effect("stores text and numbers exactly, and the chain still verifies", () =>
         Effect.gen(function* () {
@@ -250,11 +253,17 @@ export const storeConformance = <E, R>(
             numbers: [0.30000000000000004, 1e21, 5e-324, -0, 123456789012345],
             nested: { deep: { deeper: [true, null, "x"] } }
           }
-          yield* store.insert("departments", "exact", data, { actor: "a", action: "exact", target: { kind: "test", id: "exact" }, after: data })
+          yield* store.insert("departments", "exact", data, {
+            actor: "a",
+            action: "exact",
+            target: { kind: "test", id: "exact" },
+            after: data
+          })
           const back = yield* store.get("departments", "exact")
           assert.deepStrictEqual(back?.data, JSON.parse(JSON.stringify(data)))
           assert.isTrue((yield* (yield* Audit).verifyAuditChain).ok)
-        }))
+        })
+      )
 
       it.effect("lists in pages by id, filtered on indexed fields", () =>
         Effect.gen(function* () {
@@ -344,7 +353,8 @@ export const storeConformance = <E, R>(
             const result = yield* audit.verifyAuditChain
             assert.isFalse(result.ok)
             if (!result.ok) assert.match(result.reason, /removed/)
-          }))
+          })
+        )
 
         // Rewrites the very first event, so the verdict must name it whatever came later.
         it.effect("verification fails at the first tampered audit event", () =>
@@ -359,7 +369,8 @@ export const storeConformance = <E, R>(
               assert.strictEqual(result.brokenAt, 1)
               assert.match(result.reason, /hash/)
             }
-          }))
+          })
+        )
       }
     })
   })
