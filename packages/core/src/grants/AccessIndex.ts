@@ -70,7 +70,7 @@ export const canonicalHost = (name: string): string | undefined => {
   if (name.length <= 253 && plainHost.test(name)) return name
   // Only host characters may reach the IDN parser: it reads URLs, and would turn
   // `evil.com/path` or `a@evil.com` into `evil.com`.
-  if (name.length > 1000 || /[\s/?#@:\\%[\]\x00-\x1f\x7f]/.test(name)) return undefined
+  if (name.length > 1000 || /[\s/?#@:\\%[\]\p{Cc}]/u.test(name)) return undefined
   const wildcard = name.startsWith("*.")
   const bare = (wildcard ? name.slice(2) : name).replace(/\.$/, "")
   const ascii = domainToASCII(bare)
