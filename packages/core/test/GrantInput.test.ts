@@ -100,7 +100,17 @@ describe("grant input", () => {
           assert.strictEqual(yield* reason(host), "denied-by-grant", host)
         }
         assert.strictEqual(yield* reason("good.example.com"), "allowed")
-        for (const junk of ["", "a b.com", "evil.com/path", "a@x.evil.com", "x.evil.com:443", "x.evil.com\u0000", "http://x.evil.com", "..", "*"]) {
+        for (const junk of [
+          "",
+          "a b.com",
+          "evil.com/path",
+          "a@x.evil.com",
+          "x.evil.com:443",
+          "x.evil.com\u0000",
+          "http://x.evil.com",
+          "..",
+          "*"
+        ]) {
           assert.strictEqual(yield* reason(junk), "no-grant", JSON.stringify(junk))
         }
       })
