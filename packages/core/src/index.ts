@@ -13,6 +13,21 @@ export * from "./Errors.ts"
 export * from "./Fleet.ts"
 export * from "./grants/AccessIndex.ts"
 export * from "./grants/Grants.ts"
+export { diffResources, jsonDiff, makeProvider, type ProviderParts } from "./provider/makeProvider.ts"
+export { ProviderError, ProviderErrorReason } from "./provider/ProviderError.ts"
+export {
+  type Capabilities,
+  type ChangeAction,
+  type ManagedResource,
+  type Observation,
+  type Plan,
+  type ProviderDescription,
+  type Readiness,
+  type ResourceChange,
+  type Retention,
+  RuntimeProvider
+} from "./provider/RuntimeProvider.ts"
+export type { TenantRuntime } from "./provider/TenantRuntime.ts"
 export * from "./RequestContext.ts"
 export type { Services as StoreServices } from "./Store.ts"
 export * as Store from "./Store.ts"

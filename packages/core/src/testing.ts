@@ -2,4 +2,8 @@
  * Test kits for clawfleet and for those who extend it. Needs `@effect/vitest` (an optional peer
  * dependency), so import it from tests only.
  */
+export * as MemoryProvider from "./testing/MemoryProvider.ts"
+export { MemoryWorld } from "./testing/MemoryProvider.ts"
+export { type ProviderConformanceOptions, type ProviderScenario, providerConformance } from "./testing/ProviderConformance.ts"
+export { testRuntime } from "./testing/runtimeFixture.ts"
 export { type StoreConformanceOptions, storeConformance } from "./testing/StoreConformance.ts"

@@ -1,0 +1,154 @@
+import { Effect } from "effect"
+import { canonicalJson } from "../internal/auditHash.ts"
+import type { ProviderError } from "./ProviderError.ts"
+import {
+  type ManagedResource,
+  type Observation,
+  type Plan,
+  type ProviderDescription,
+  type Readiness,
+  type ResourceChange,
+  RuntimeProvider
+} from "./RuntimeProvider.ts"
+import type { TenantRuntime } from "./TenantRuntime.ts"
+
+/** The parts a provider author writes; `makeProvider` derives the rest of the contract. */
+export interface ProviderParts<R> {
+  readonly describe: ProviderDescription
+  /** Pure: every resource the tenant should have. Workload resources are dropped while suspended. */
+  readonly desired: (runtime: TenantRuntime) => ReadonlyArray<ManagedResource>
+  /** Every resource that exists for the tenant now (only the tenant's own). */
+  readonly list: (tenant: string) => Effect.Effect<ReadonlyArray<ManagedResource>, ProviderError, R>
+  /** Creates or replaces one resource; must be idempotent. */
+  readonly put: (tenant: string, resource: ManagedResource) => Effect.Effect<void, ProviderError, R>
+  /** Deletes one resource; deleting what is already gone succeeds. */
+  readonly remove: (tenant: string, resource: ManagedResource) => Effect.Effect<void, ProviderError, R>
+  /**
+   * Per-capability readiness from what exists. Default: a capability is ready when a resource of
+   * the kind named for it in `kinds` exists.
+   */
+  readonly readiness?: (
+    tenant: string,
+    resources: ReadonlyArray<ManagedResource>
+  ) => Effect.Effect<Pick<Observation, "storage" | "identity" | "network" | "workload" | "endpoint">, ProviderError, R>
+  /** Which resource kind carries each capability, for the default readiness. */
+  readonly kinds?: { readonly storage: string; readonly identity: string; readonly network: string; readonly workload: string }
+}
+
+const key = (r: { readonly kind: string; readonly name: string }) => `${r.kind}/${r.name}`
+
+/** Leaf-level differences between two JSON values, as `path: before -> after` lines. */
+export const jsonDiff = (before: unknown, after: unknown, path = "spec"): Array<string> => {
+  if (canonicalJson(before) === canonicalJson(after)) return []
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
+  if (isObj(before) && isObj(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()
+    return keys.flatMap((k) => jsonDiff(before[k], after[k], `${path}.${k}`))
+  }
+  const show = (v: unknown) => (v === undefined ? "(absent)" : canonicalJson(v))
+  return [`${path}: ${show(before)} -> ${show(after)}`]
+}
+
+/** Compares desired with actual: creates and updates in desired order, then deletes in reverse. */
+export const diffResources = (
+  desired: ReadonlyArray<ManagedResource>,
+  actual: ReadonlyArray<ManagedResource>
+): ReadonlyArray<ResourceChange & { readonly resource: ManagedResource }> => {
+  const current = new Map(actual.map((r) => [key(r), r]))
+  const wanted = new Set(desired.map(key))
+  const changes: Array<ResourceChange & { readonly resource: ManagedResource }> = desired.map((r) => {
+    const have = current.get(key(r))
+    if (have === undefined) return { action: "create", kind: r.kind, name: r.name, diff: [], resource: r }
+    const diff = jsonDiff(have.spec, r.spec)
+    return { action: diff.length === 0 ? "unchanged" : "update", kind: r.kind, name: r.name, diff, resource: r }
+  })
+  for (const r of [...actual].reverse()) {
+    if (!wanted.has(key(r))) changes.push({ action: "delete", kind: r.kind, name: r.name, diff: [], resource: r })
+  }
+  return changes
+}
+
+const ready = (ok: boolean, kind: string): Readiness =>
+  ok ? { ready: true, reason: "Present", message: `${kind} exists` } : { ready: false, reason: "Missing", message: `no ${kind}` }
+
+/**
+ * Builds a complete `RuntimeProvider` from four parts: what should exist (pure), what does
+ * exist, and how to put and remove one resource. Plan, idempotent apply, observe, suspend,
+ * resume and destroy follow from them, so every provider gets them right the same way.
+ */
+export const makeProvider = <R>(parts: ProviderParts<R>) =>
+  Effect.map(Effect.context<R>(), (context) => {
+    const run = <A, E>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, context)
+    const desiredOf = (runtime: TenantRuntime) => parts.desired(runtime).filter((r) => !(runtime.suspended && r.role === "workload"))
+    const planOf = (runtime: TenantRuntime) => Effect.map(parts.list(runtime.tenant), (actual) => diffResources(desiredOf(runtime), actual))
+    const toPlan = (runtime: TenantRuntime, changes: ReadonlyArray<ResourceChange>): Plan => ({
+      tenant: runtime.tenant,
+      generation: runtime.generation,
+      changes: changes.map(({ action, kind, name, diff }) => ({ action, kind, name, diff }))
+    })
+
+    const defaultReadiness = (resources: ReadonlyArray<ManagedResource>) => {
+      const kinds = parts.kinds
+      const has = (kind: string | undefined) => kind !== undefined && resources.some((r) => r.kind === kind)
+      return Effect.succeed({
+        storage: ready(has(kinds?.storage), kinds?.storage ?? "storage"),
+        identity: ready(has(kinds?.identity), kinds?.identity ?? "identity"),
+        network: ready(has(kinds?.network), kinds?.network ?? "network policy"),
+        workload: ready(has(kinds?.workload), kinds?.workload ?? "workload")
+      })
+    }
+
+    return RuntimeProvider.of({
+      describe: parts.describe,
+      plan: (runtime) => run(Effect.map(planOf(runtime), (changes) => toPlan(runtime, changes))),
+      apply: (runtime) =>
+        run(
+          Effect.gen(function* () {
+            const changes = yield* planOf(runtime)
+            for (const c of changes) {
+              if (c.action === "create" || c.action === "update") yield* parts.put(runtime.tenant, c.resource)
+              else if (c.action === "delete") yield* parts.remove(runtime.tenant, c.resource)
+            }
+            return toPlan(runtime, changes)
+          })
+        ),
+      observe: (tenant) =>
+        run(
+          Effect.gen(function* () {
+            const resources = yield* parts.list(tenant)
+            const readiness = yield* parts.readiness ? parts.readiness(tenant, resources) : defaultReadiness(resources)
+            return {
+              tenant,
+              exists: resources.length > 0,
+              ...readiness,
+              resources: resources.map(({ kind, name }) => ({ kind, name }))
+            } satisfies Observation
+          })
+        ),
+      suspend: (tenant) =>
+        run(
+          Effect.gen(function* () {
+            for (const r of (yield* parts.list(tenant)).filter((r) => r.role === "workload")) yield* parts.remove(tenant, r)
+          })
+        ),
+      resume: (runtime) =>
+        run(
+          Effect.gen(function* () {
+            for (const c of yield* planOf({ ...runtime, suspended: false })) {
+              if (c.action === "create" || c.action === "update") yield* parts.put(runtime.tenant, c.resource)
+              else if (c.action === "delete") yield* parts.remove(runtime.tenant, c.resource)
+            }
+          })
+        ),
+      destroy: (tenant, options) =>
+        run(
+          Effect.gen(function* () {
+            const order = { workload: 0, config: 1, data: 2 } as const
+            const doomed = (yield* parts.list(tenant))
+              .filter((r) => options.data === "delete" || r.role !== "data")
+              .sort((a, b) => order[a.role] - order[b.role])
+            for (const r of doomed) yield* parts.remove(tenant, r)
+          })
+        )
+    })
+  })

@@ -1,0 +1,202 @@
+import { assert, describe, layer } from "@effect/vitest"
+import { Effect, type Layer } from "effect"
+import { RuntimeProvider } from "../provider/RuntimeProvider.ts"
+import { testRuntime } from "./runtimeFixture.ts"
+
+export type ProviderScenario = "drift" | "suspend" | "retainData"
+
+export interface ProviderConformanceOptions<R> {
+  /**
+   * Damages the tenant's resources behind the provider's back (delete or alter one), so the suite
+   * can check that the next apply repairs it.
+   */
+  readonly drift: ((tenant: string) => Effect.Effect<void, unknown, R>) | { readonly skip: string }
+  /** Scenarios the provider cannot take part in, each with the reason in words. */
+  readonly skip?: Partial<Record<Exclude<ProviderScenario, "drift">, string>>
+}
+
+const LEVELS = {
+  storage: ["dedicated-bucket", "volume", "directory"],
+  identity: ["cloud-iam", "service-account", "token"],
+  network: ["enforced-fqdn", "enforced-cidr", "advisory"]
+} as const
+
+/**
+ * The scenarios every runtime provider must pass, whoever wrote it: run it with your provider's
+ * Layer. Each tenant name is unique to its scenario, so scenarios share one provider instance.
+ */
+export const providerConformance = <E, R>(
+  name: string,
+  providerLayer: Layer.Layer<RuntimeProvider | R, E>,
+  options: ProviderConformanceOptions<R>
+) =>
+  describe(`provider conformance: ${name}`, () => {
+    layer(providerLayer, { timeout: 120_000, excludeTestServices: true })((it) => {
+      const skipped = (scenario: Exclude<ProviderScenario, "drift">) => options.skip?.[scenario]
+
+      it.effect("declares capability levels the contract knows", () =>
+        Effect.gen(function* () {
+          const { describe: d } = yield* RuntimeProvider
+          assert.isNotEmpty(d.name)
+          assert.include(LEVELS.storage, d.capabilities.storage)
+          assert.include(LEVELS.identity, d.capabilities.identity)
+          assert.include(LEVELS.network, d.capabilities.network)
+        })
+      )
+
+      it.effect("brings a new tenant to Ready, and a second apply changes nothing", () =>
+        Effect.gen(function* () {
+          const provider = yield* RuntimeProvider
+          const rt = testRuntime("conf-ready")
+          const first = yield* provider.apply(rt)
+          assert.isTrue(first.changes.some((c) => c.action === "create"))
+          const seen = yield* provider.observe("conf-ready")
+          assert.isTrue(seen.exists)
+          for (const cap of ["storage", "identity", "network", "workload"] as const) assert.isTrue(seen[cap].ready, `${cap} ready`)
+          const second = yield* provider.apply(rt)
+          assert.deepStrictEqual(
+            second.changes.filter((c) => c.action !== "unchanged"),
+            [],
+            "a second apply must write nothing"
+          )
+          assert.isTrue((yield* provider.plan(rt)).changes.every((c) => c.action === "unchanged"))
+        })
+      )
+
+      it.effect("plans a spec change without writing, then converges to it", () =>
+        Effect.gen(function* () {
+          const provider = yield* RuntimeProvider
+          const rt = testRuntime("conf-spec")
+          yield* provider.apply(rt)
+          const bigger = testRuntime("conf-spec", {
+            generation: 2,
+            spec: { ...rt.spec, resources: { ...rt.spec.resources, memory: "4Gi" as never } } as never
+          })
+          const plan = yield* provider.plan(bigger)
+          const updates = plan.changes.filter((c) => c.action === "update")
+          assert.isNotEmpty(updates)
+          assert.isTrue(
+            updates.some((c) => c.diff.some((line) => line.includes("4Gi"))),
+            "the diff names the new value"
+          )
+          assert.isNotEmpty(
+            (yield* provider.plan(bigger)).changes.filter((c) => c.action === "update"),
+            "plan wrote nothing"
+          )
+          yield* provider.apply(bigger)
+          assert.isTrue((yield* provider.plan(bigger)).changes.every((c) => c.action === "unchanged"))
+        })
+      )
+
+      it.effect("carries a grant change into the runtime", () =>
+        Effect.gen(function* () {
+          const provider = yield* RuntimeProvider
+          const rt = testRuntime("conf-grant")
+          yield* provider.apply(rt)
+          const granted = testRuntime("conf-grant", {
+            access: { ...rt.access, egress: [{ pattern: "api.github.com", except: [] }] },
+            openclaw: {
+              ...rt.openclaw,
+              config: { ...rt.openclaw.config, mcp: { servers: { github: { url: "http://broker/mcp/github" } } } }
+            }
+          })
+          const plan = yield* provider.apply(granted)
+          assert.isNotEmpty(plan.changes.filter((c) => c.action === "update"))
+          assert.isTrue((yield* provider.plan(granted)).changes.every((c) => c.action === "unchanged"))
+        })
+      )
+
+      if ("skip" in options.drift) {
+        it.skip(`repairs drift on the next apply (skipped: ${options.drift.skip})`, () => Effect.void)
+      } else {
+        const drift = options.drift
+        it.effect("repairs drift on the next apply", () =>
+          Effect.gen(function* () {
+            const provider = yield* RuntimeProvider
+            const rt = testRuntime("conf-drift")
+            yield* provider.apply(rt)
+            yield* Effect.orDie(drift("conf-drift"))
+            const plan = yield* provider.plan(rt)
+            assert.isNotEmpty(
+              plan.changes.filter((c) => c.action !== "unchanged"),
+              "the plan sees the drift"
+            )
+            yield* provider.apply(rt)
+            assert.isTrue((yield* provider.plan(rt)).changes.every((c) => c.action === "unchanged"))
+            assert.isTrue((yield* provider.observe("conf-drift")).workload.ready)
+          })
+        )
+      }
+
+      const suspendSkip = skipped("suspend")
+      if (suspendSkip !== undefined) {
+        it.skip(`suspends and resumes (skipped: ${suspendSkip})`, () => Effect.void)
+      } else {
+        it.effect("suspends the workload keeping storage and identity, and resumes it", () =>
+          Effect.gen(function* () {
+            const provider = yield* RuntimeProvider
+            assert.isTrue(provider.describe.capabilities.features.suspend, "declares suspend")
+            const rt = testRuntime("conf-suspend")
+            yield* provider.apply(rt)
+            yield* provider.suspend("conf-suspend")
+            yield* provider.suspend("conf-suspend")
+            const asleep = yield* provider.observe("conf-suspend")
+            assert.isFalse(asleep.workload.ready)
+            assert.isTrue(asleep.storage.ready && asleep.identity.ready)
+            assert.isTrue((yield* provider.plan({ ...rt, suspended: true })).changes.every((c) => c.action === "unchanged"))
+            yield* provider.resume(rt)
+            assert.isTrue((yield* provider.observe("conf-suspend")).workload.ready)
+          })
+        )
+      }
+
+      it.effect("destroys everything, twice without complaint", () =>
+        Effect.gen(function* () {
+          const provider = yield* RuntimeProvider
+          yield* provider.apply(testRuntime("conf-destroy"))
+          yield* provider.destroy("conf-destroy", { data: "delete" })
+          yield* provider.destroy("conf-destroy", { data: "delete" })
+          const gone = yield* provider.observe("conf-destroy")
+          assert.isFalse(gone.exists)
+          assert.deepStrictEqual(gone.resources, [])
+        })
+      )
+
+      const retainSkip = skipped("retainData")
+      if (retainSkip !== undefined) {
+        it.skip(`keeps data on destroy when asked (skipped: ${retainSkip})`, () => Effect.void)
+      } else {
+        it.effect("keeps only the tenant's data when destroying with retention", () =>
+          Effect.gen(function* () {
+            const provider = yield* RuntimeProvider
+            yield* provider.apply(testRuntime("conf-keep"))
+            yield* provider.destroy("conf-keep", { data: "keep" })
+            const left = yield* provider.observe("conf-keep")
+            assert.isTrue(left.storage.ready, "storage kept")
+            assert.isFalse(left.workload.ready)
+            assert.isFalse(left.identity.ready, "identity removed")
+          })
+        )
+      }
+
+      it.effect("never lets two tenants share a resource", () =>
+        Effect.gen(function* () {
+          const provider = yield* RuntimeProvider
+          yield* provider.apply(
+            testRuntime("conf-iso-a", { access: { ...testRuntime("x").access, egress: [{ pattern: "a.example.com", except: [] }] } })
+          )
+          yield* provider.apply(testRuntime("conf-iso-b"))
+          const a = (yield* provider.observe("conf-iso-a")).resources.map((r) => `${r.kind}/${r.name}`)
+          const b = (yield* provider.observe("conf-iso-b")).resources.map((r) => `${r.kind}/${r.name}`)
+          assert.isNotEmpty(a)
+          assert.deepStrictEqual(
+            a.filter((r) => b.includes(r)),
+            [],
+            "no resource belongs to both"
+          )
+          yield* provider.destroy("conf-iso-a", { data: "delete" })
+          assert.isTrue((yield* provider.observe("conf-iso-b")).workload.ready, "destroying one leaves the other")
+        })
+      )
+    })
+  })
