@@ -31,6 +31,8 @@ export function makeMemoryRecordStoreWithLog() {
     const revisions = new Map<Table, number>()
     const audit: Array<StoredAudit> = []
     const lock = yield* Semaphore.make(1)
+    // Claims are not records: they are not audited, versioned or rolled back.
+    const claims = new Map<string, { readonly holder: string; readonly until: number }>()
 
     const tableOf = (table: Table) => {
       let t = tables.get(table)
@@ -177,7 +179,20 @@ export function makeMemoryRecordStoreWithLog() {
 
       listAudit: (afterSeq, limit) => read(() => audit.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit)),
 
-      auditHead: read(() => head)
+      auditHead: read(() => head),
+
+      claim: (key, holder, ttlMs) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const current = claims.get(key)
+          if (current !== undefined && current.holder !== holder && current.until > now) return false
+          claims.set(key, { holder, until: now + ttlMs })
+          return true
+        }),
+
+      release: (key, holder) =>
+        Effect.sync(() => {
+          if (claims.get(key)?.holder === holder) claims.delete(key)
+        })
     })
     return { store, auditLog: audit }
   })

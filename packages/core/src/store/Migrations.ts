@@ -50,6 +50,18 @@ export const migrations: ReadonlyArray<Migration> = [
         )`)
         yield* sql.unsafe(`insert into ${q(schema, "audit_head")} (id, seq, hash) values (1, 0, '${GENESIS_HASH}')`)
       })
+  },
+  {
+    id: 2,
+    name: "claims",
+    up: (sql, schema) =>
+      Effect.asVoid(
+        sql.unsafe(`create table ${q(schema, "claims")} (
+          key text primary key,
+          holder text not null,
+          expires_at timestamptz not null
+        )`)
+      )
   }
 ]
 

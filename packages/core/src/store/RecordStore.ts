@@ -66,6 +66,14 @@ export class RecordStore extends Context.Service<
     /** Appends an event that describes no write of its own (a decision, a sign-in). */
     readonly appendAudit: (draft: AuditDraft) => Effect.Effect<StoredAudit, StoreError>
     readonly listAudit: (afterSeq: number, limit: number) => Effect.Effect<ReadonlyArray<StoredAudit>, StoreError>
+    /**
+     * Claims `key` for `holder` until `ttlMs` from now, unless another holder's claim is still
+     * live. True when the caller holds it. Replicas use it so one tenant is worked on by one of
+     * them at a time; a crashed holder's claim simply expires.
+     */
+    readonly claim: (key: string, holder: string, ttlMs: number) => Effect.Effect<boolean, StoreError>
+    /** Gives up a claim early; releasing what one does not hold does nothing. */
+    readonly release: (key: string, holder: string) => Effect.Effect<void, StoreError>
     /** The last event's seq and hash, kept apart from the log so a truncated log shows. */
     readonly auditHead: Effect.Effect<{ readonly seq: number; readonly hash: string }, StoreError>
   }

@@ -35,6 +35,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
     const head = sql(`${schema}.audit_head`)
     const events = sql(`${schema}.audit_events`)
     const revisionsTable = sql(`${schema}.revisions`)
+    const claimsTable = sql(`${schema}.claims`)
 
     const transaction = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, Exclude<E, SqlError.SqlError> | StoreError, R> =>
       sql
@@ -163,6 +164,21 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         ),
 
       appendAudit: (draft) => writeTx(appendIn(draft)),
+
+      // One statement decides: the row lock of the upsert makes concurrent claimers queue, and the
+      // WHERE lets the update through only for an expired claim or the holder's own.
+      claim: (key, holder, ttlMs) =>
+        sql<{ holder: string }>`insert into ${claimsTable} (key, holder, expires_at)
+      values (${key}, ${holder}, now() + ${ttlMs} * interval '1 millisecond')
+      on conflict (key) do update set holder = excluded.holder, expires_at = excluded.expires_at
+      where ${claimsTable}.expires_at < now() or ${claimsTable}.holder = excluded.holder
+      returning holder`.pipe(
+          Effect.map((rows) => rows.length === 1),
+          Effect.mapError(fromSql)
+        ),
+
+      release: (key, holder) =>
+        sql`delete from ${claimsTable} where key = ${key} and holder = ${holder}`.pipe(Effect.asVoid, Effect.mapError(fromSql)),
 
       auditHead: sql<{ seq: string | number; hash: string }>`select seq, hash from ${head} where id = 1`.pipe(
         Effect.map((rows) => ({ seq: Number(rows[0]!.seq), hash: rows[0]!.hash })),

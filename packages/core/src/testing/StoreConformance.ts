@@ -265,6 +265,24 @@ export const storeConformance = <E, R>(
         })
       )
 
+      it.effect("gives a claim to one holder at a time until it expires or is released", () =>
+        Effect.gen(function* () {
+          const store = yield* RecordStore
+          const racers = yield* Effect.forEach(["r1", "r2", "r3", "r4"], (h) => store.claim("tenant:claimed", h, 60_000), {
+            concurrency: "unbounded"
+          })
+          assert.strictEqual(racers.filter(Boolean).length, 1, "exactly one racer wins")
+          const winner = ["r1", "r2", "r3", "r4"][racers.indexOf(true)]!
+          assert.isTrue(yield* store.claim("tenant:claimed", winner, 60_000), "the holder may renew")
+          yield* store.release("tenant:claimed", "someone-else")
+          assert.isFalse(yield* store.claim("tenant:claimed", "late", 60_000), "a stranger's release does nothing")
+          yield* store.release("tenant:claimed", winner)
+          assert.isTrue(yield* store.claim("tenant:claimed", "late", 50))
+          yield* Effect.sleep("120 millis")
+          assert.isTrue(yield* store.claim("tenant:claimed", "after-expiry", 60_000), "an expired claim passes on")
+        })
+      )
+
       it.effect("lists in pages by id, filtered on indexed fields", () =>
         Effect.gen(function* () {
           const { departments, teams, people } = yield* Directory
