@@ -29,6 +29,8 @@ export {
 } from "./provider/RuntimeProvider.ts"
 export type { TenantRuntime } from "./provider/TenantRuntime.ts"
 export * from "./RequestContext.ts"
+export { type ReconcileEvent, Reconciler, ReconcilerConfig, type ReconcilerOptions } from "./reconciler/Reconciler.ts"
+export { CompileError, type RenderConfig, RuntimeCompiler, SecretEnv } from "./reconciler/RuntimeCompiler.ts"
 export type { Services as StoreServices } from "./Store.ts"
 export * as Store from "./Store.ts"
 export type { AuditDraft, ListQuery, Row, StoredAudit } from "./store/RecordStore.ts"

@@ -1,0 +1,174 @@
+import { Clock, Context, DateTime, Effect, Layer, PubSub, Random, Schedule, type Scope, Stream } from "effect"
+import type { Tenant } from "../domain/Tenant.ts"
+import { isStoreError } from "../Errors.ts"
+import { ProviderError } from "../provider/ProviderError.ts"
+import { RuntimeProvider } from "../provider/RuntimeProvider.ts"
+import { RecordStore } from "../store/RecordStore.ts"
+import { Tenants } from "../Tenants.ts"
+import { RuntimeCompiler } from "./RuntimeCompiler.ts"
+import { type Failure, statusChanged, statusFrom } from "./status.ts"
+import { makeWorkQueue } from "./WorkQueue.ts"
+
+export interface ReconcilerOptions {
+  /** Tenants worked on at once by this replica. */
+  readonly concurrency: number
+  /** Every tenant is looked at again this often, to repair drift nobody reported. */
+  readonly resyncMs: number
+  /** Retry delays grow from `baseMs` to `capMs`, with full jitter. */
+  readonly backoff: { readonly baseMs: number; readonly capMs: number }
+  /** How long this replica's claim on a tenant lasts if it dies mid-pass. */
+  readonly claimTtlMs: number
+  /** What happens to tenant data when a tenant is deleted. */
+  readonly retention: "keep" | "delete"
+  /** This replica's name in claims; unique per process by default. */
+  readonly holder: string
+}
+
+export const ReconcilerConfig = Context.Reference<ReconcilerOptions>("@clawfleet/core/ReconcilerConfig", {
+  defaultValue: () => ({
+    concurrency: 16,
+    resyncMs: 5 * 60_000,
+    backoff: { baseMs: 200, capMs: 5 * 60_000 },
+    claimTtlMs: 60_000,
+    retention: "keep",
+    holder: `reconciler-${process.pid}-${crypto.randomUUID().slice(0, 8)}`
+  })
+})
+
+export type ReconcileEvent =
+  | { readonly type: "Reconciled"; readonly tenant: string; readonly generation: number; readonly changes: number; readonly phase: string }
+  | { readonly type: "Failed"; readonly tenant: string; readonly reason: string; readonly message: string; readonly retryInMs?: number }
+  | { readonly type: "Deleted"; readonly tenant: string }
+  | { readonly type: "Busy"; readonly tenant: string }
+
+type Outcome = { readonly retryAfterMs?: number | undefined }
+
+/**
+ * Level-triggered: a pass re-reads the tenant and the provider's view and converges them, whatever
+ * happened before. Work is keyed by tenant and deduplicated; a claim in the store keeps replicas
+ * off each other's tenants; failures retry with capped, jittered backoff; a periodic resync
+ * repairs drift. Deletion is a finalizer: destroy in the provider, then remove the record.
+ */
+export class Reconciler extends Context.Service<
+  Reconciler,
+  {
+    /** One pass over one tenant, now. Never fails: problems land in status and events. */
+    readonly reconcile: (tenant: string) => Effect.Effect<void>
+    /** Asks for a pass soon; repeated asks before it starts count once. */
+    readonly enqueue: (tenant: string) => Effect.Effect<void>
+    /** Queues every tenant in the store. */
+    readonly resyncAll: Effect.Effect<void>
+    /** Runs the workers and the resync timer until the scope closes. */
+    readonly start: Effect.Effect<void, never, Scope.Scope>
+    /** Queued, retrying or in-flight work. */
+    readonly pending: () => number
+    readonly events: Stream.Stream<ReconcileEvent>
+  }
+>()("@clawfleet/core/Reconciler") {
+  static readonly layer = Layer.effect(
+    Reconciler,
+    Effect.gen(function* () {
+      const config = yield* ReconcilerConfig
+      const store = yield* RecordStore
+      const tenants = yield* Tenants
+      const provider = yield* RuntimeProvider
+      const compiler = yield* RuntimeCompiler
+      const events = yield* PubSub.unbounded<ReconcileEvent>()
+      const queue = yield* makeWorkQueue
+      const failures = new Map<string, number>()
+      const emit = (e: ReconcileEvent) => Effect.asVoid(PubSub.publish(events, e))
+
+      const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms) as DateTime.Utc)
+
+      const writeStatus = (name: string, version: number, tenant: Tenant, next: Tenant["status"]) =>
+        statusChanged(tenant.status, next) ? Effect.asVoid(tenants.writeStatus(name, version, next)) : Effect.void
+
+      const pass = Effect.fnUntraced(function* (name: string) {
+        const found = yield* tenants.find(name)
+        if (found === undefined) return {} as Outcome
+        const tenant = found.value
+        if (tenant.deletionRequestedAt !== undefined) {
+          yield* provider.destroy(name, { data: config.retention })
+          yield* tenants.remove(name, found.version)
+          yield* emit({ type: "Deleted", tenant: name })
+          return {} as Outcome
+        }
+        const runtime = yield* compiler.compile(tenant)
+        const plan = tenant.spec.suspended ? yield* Effect.as(provider.suspend(name), { changes: [] }) : yield* provider.apply(runtime)
+        const observation = yield* provider.observe(name)
+        const status = statusFrom(tenant, runtime.generation, observation, undefined, yield* now)
+        yield* writeStatus(name, found.version, tenant, status)
+        yield* emit({
+          type: "Reconciled",
+          tenant: name,
+          generation: runtime.generation,
+          changes: plan.changes.filter((c) => c.action !== "unchanged").length,
+          phase: status.phase
+        })
+        return {} as Outcome
+      })
+
+      const backoffMs = (attempt: number) =>
+        Effect.map(Random.next, (r) => Math.round(r * Math.min(config.backoff.capMs, config.backoff.baseMs * 2 ** attempt)))
+
+      // Records a failure in status (best effort: a status conflict just means a newer pass is due).
+      const fail = Effect.fnUntraced(function* (name: string, failure: Failure) {
+        const attempt = (failures.get(name) ?? 0) + 1
+        failures.set(name, attempt)
+        const retryInMs = failure.retryable ? yield* backoffMs(attempt) : config.backoff.capMs
+        const found = yield* Effect.orElseSucceed(tenants.find(name), () => undefined)
+        if (found !== undefined) {
+          const status = statusFrom(found.value, found.value.generation, undefined, failure, yield* now)
+          yield* Effect.ignore(writeStatus(name, found.version, found.value, status))
+        }
+        yield* emit({ type: "Failed", tenant: name, reason: failure.reason, message: failure.message, retryInMs })
+        return { retryAfterMs: retryInMs } as Outcome
+      })
+
+      const reconcileClaimed = (name: string): Effect.Effect<Outcome> =>
+        Effect.gen(function* () {
+          const claimed = yield* Effect.orElseSucceed(store.claim(`tenant:${name}`, config.holder, config.claimTtlMs), () => false)
+          if (!claimed) {
+            yield* emit({ type: "Busy", tenant: name })
+            return { retryAfterMs: Math.max(50, Math.round(config.claimTtlMs / 4)) }
+          }
+          const outcome = yield* pass(name).pipe(
+            Effect.tap(() => Effect.sync(() => failures.delete(name))),
+            Effect.catch((e) =>
+              fail(name, {
+                reason: e instanceof ProviderError ? `Provider${e.reason}` : isStoreError(e) ? `Store${e.reason._tag}` : e._tag,
+                message: e.message,
+                retryable: "isRetryable" in e ? e.isRetryable : false
+              })
+            ),
+            Effect.ensuring(Effect.ignore(store.release(`tenant:${name}`, config.holder)))
+          )
+          return outcome
+        })
+
+      const worker = Effect.forever(
+        Effect.gen(function* () {
+          const name = yield* queue.take
+          const outcome = yield* reconcileClaimed(name).pipe(Effect.ensuring(queue.done(name)))
+          if (outcome.retryAfterMs !== undefined) yield* queue.addAfter(name, outcome.retryAfterMs)
+        })
+      )
+
+      const resyncAll = Effect.gen(function* () {
+        for (const t of yield* Effect.orElseSucceed(tenants.all, () => [])) yield* queue.add(t.value.name)
+      })
+
+      return Reconciler.of({
+        reconcile: (name) => Effect.asVoid(reconcileClaimed(name)),
+        enqueue: queue.add,
+        resyncAll,
+        start: Effect.gen(function* () {
+          for (let i = 0; i < config.concurrency; i++) yield* Effect.forkScoped(worker)
+          yield* Effect.forkScoped(Effect.repeat(resyncAll, Schedule.spaced(config.resyncMs)))
+        }),
+        pending: queue.size,
+        events: Stream.fromPubSub(events)
+      })
+    })
+  )
+}

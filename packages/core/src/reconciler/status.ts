@@ -1,0 +1,72 @@
+import { type DateTime, Schema } from "effect"
+import { Condition, type ConditionType, type Tenant, type TenantPhase, TenantStatus } from "../domain/Tenant.ts"
+import { canonicalJson } from "../internal/auditHash.ts"
+import type { Observation, Readiness } from "../provider/RuntimeProvider.ts"
+
+export interface Failure {
+  readonly reason: string
+  readonly message: string
+  readonly retryable: boolean
+}
+
+const cond = (type: ConditionType, r: Readiness, generation: number, now: DateTime.Utc, previous: ReadonlyArray<Condition>) => {
+  const status = r.ready ? "True" : "False"
+  const before = previous.find((c) => c.type === type)
+  // As in Kubernetes, the transition time moves only when the status itself flips.
+  const lastTransitionTime = before !== undefined && before.status === status ? before.lastTransitionTime : now
+  return new Condition({ type, status, reason: r.reason, message: r.message, lastTransitionTime, observedGeneration: generation })
+}
+
+/**
+ * The status a tenant should carry after a pass: one condition per capability plus Ready, the
+ * phase they add up to, and the generation the pass worked from.
+ */
+export const statusFrom = (
+  tenant: Tenant,
+  generation: number,
+  observation: Observation | undefined,
+  failure: Failure | undefined,
+  now: DateTime.Utc
+): TenantStatus => {
+  const previous = tenant.status.conditions
+  const unknown: Readiness = { ready: false, reason: "NotObserved", message: "not observed yet" }
+  const o = observation ?? { storage: unknown, identity: unknown, network: unknown, workload: unknown }
+  const suspended = tenant.spec.suspended
+  const workload: Readiness = suspended && !o.workload.ready ? { ready: false, reason: "Suspended", message: "suspended" } : o.workload
+  const allReady = o.storage.ready && o.identity.ready && o.network.ready && workload.ready
+  const ready: Readiness = failure
+    ? { ready: false, reason: failure.reason, message: failure.message }
+    : allReady
+      ? { ready: true, reason: "AllReady", message: "storage, identity, network and workload are ready" }
+      : suspended
+        ? { ready: false, reason: "Suspended", message: "suspended" }
+        : { ready: false, reason: "Converging", message: "waiting for the provider to converge" }
+  const phase: TenantPhase =
+    tenant.deletionRequestedAt !== undefined
+      ? "Deleting"
+      : failure && !failure.retryable
+        ? "Failed"
+        : allReady && !failure
+          ? "Ready"
+          : suspended && !failure
+            ? "Suspended"
+            : "Provisioning"
+  return new TenantStatus({
+    ...tenant.status,
+    phase,
+    observedGeneration: failure ? tenant.status.observedGeneration : generation,
+    conditions: [
+      cond("StorageReady", o.storage, generation, now, previous),
+      cond("IdentityReady", o.identity, generation, now, previous),
+      cond("NetworkReady", o.network, generation, now, previous),
+      cond("WorkloadReady", workload, generation, now, previous),
+      cond("Ready", ready, generation, now, previous)
+    ],
+    ...(observation?.endpoint !== undefined ? { endpoint: observation.endpoint } : {})
+  })
+}
+
+/** Whether writing `next` would tell anybody something `current` does not. */
+const encodeStatus = Schema.encodeSync(TenantStatus)
+export const statusChanged = (current: TenantStatus, next: TenantStatus): boolean =>
+  canonicalJson(encodeStatus(current)) !== canonicalJson(encodeStatus(next))

@@ -1,0 +1,158 @@
+import { Clawfleet, Fleet, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
+import { MemoryProvider, MemoryWorld } from "@clawfleet/core/testing"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+
+// A stand-in renderer: the real OpenClaw one is tested on its own; here the config only has to
+// change when access changes, as the real one does.
+const compiler = RuntimeCompiler.layerWith(({ access }) =>
+  Effect.succeed({ models: access.models, mcp: access.tools, egress: access.egress })
+)
+
+const stack = Reconciler.layer.pipe(
+  Layer.provideMerge(compiler),
+  Layer.provideMerge(MemoryProvider.layer()),
+  Layer.provideMerge(Clawfleet.layerMemory)
+)
+
+const run = <A, E>(self: Effect.Effect<A, E, Layer.Success<typeof stack>>) => Effect.provide(self, Layer.fresh(stack))
+
+const ada = { id: "ada", email: "ada@example.com", displayName: "Ada" }
+
+const statusOf = (name: string) => Tenants.use((t) => Effect.map(t.get(name), (v) => v.value.status))
+
+describe("Reconciler", () => {
+  it.effect("brings a new tenant to Ready with conditions and the observed generation", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        yield* fleet.onboardPerson({ person: ada })
+        yield* reconciler.reconcile("ada")
+        const status = yield* statusOf("ada")
+        assert.strictEqual(status.phase, "Ready")
+        assert.strictEqual(status.observedGeneration, 1)
+        assert.deepStrictEqual(
+          status.conditions.map((c) => [c.type, c.status]),
+          [
+            ["StorageReady", "True"],
+            ["IdentityReady", "True"],
+            ["NetworkReady", "True"],
+            ["WorkloadReady", "True"],
+            ["Ready", "True"]
+          ]
+        )
+        const world = yield* MemoryWorld
+        const writes = world.calls().put
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual(world.calls().put, writes, "a second pass writes nothing")
+      })
+    )
+  )
+
+  it.effect("follows spec changes, grants, suspend, resume and drift", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        const world = yield* MemoryWorld
+        yield* fleet.onboardPerson({ person: ada })
+        yield* reconciler.reconcile("ada")
+
+        yield* fleet.updateTenant("ada", { resources: { memory: "4Gi" } })
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual((yield* statusOf("ada")).observedGeneration, 2)
+        const gateway = world.resources("ada").find((r) => r.kind === "process")
+        assert.deepStrictEqual((gateway?.spec as { resources: { memory: string } }).resources.memory, "4Gi")
+
+        yield* fleet.putCatalogItem("egress", { name: "api.github.com" })
+        yield* fleet.grant({
+          subject: { kind: "person", id: "ada" },
+          resource: { kind: "egress", name: "api.github.com" },
+          effect: "allow"
+        })
+        yield* reconciler.reconcile("ada")
+        const policy = world.resources("ada").find((r) => r.kind === "egress-policy")
+        assert.deepStrictEqual(policy?.spec, { allow: [{ pattern: "api.github.com", except: [] }] })
+
+        yield* fleet.suspendTenant("ada")
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual((yield* statusOf("ada")).phase, "Suspended")
+        assert.isUndefined(world.resources("ada").find((r) => r.kind === "process"))
+        yield* fleet.resumeTenant("ada")
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual((yield* statusOf("ada")).phase, "Ready")
+
+        world.drop("ada", "token", "identity-ada")
+        yield* reconciler.reconcile("ada")
+        assert.isDefined(world.resources("ada").find((r) => r.kind === "token"))
+      })
+    )
+  )
+
+  it.effect("deletes in two phases: destroy in the provider, then remove the record", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        const world = yield* MemoryWorld
+        yield* fleet.onboardPerson({ person: ada })
+        yield* reconciler.reconcile("ada")
+        yield* fleet.deleteTenant("ada")
+        world.failNext(1)
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual((yield* statusOf("ada")).phase, "Deleting", "a failed destroy keeps the record")
+        yield* reconciler.reconcile("ada")
+        assert.isUndefined(yield* (yield* Tenants).find("ada"))
+        // Retention keeps data by default: only the directory is left.
+        assert.deepStrictEqual(
+          world.resources("ada").map((r) => r.kind),
+          ["directory"]
+        )
+      })
+    )
+  )
+
+  it.effect("records a provider failure in status and retries until it converges", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        const world = yield* MemoryWorld
+        yield* fleet.onboardPerson({ person: ada })
+        world.failNext(1)
+        yield* reconciler.reconcile("ada")
+        const failed = yield* statusOf("ada")
+        const ready = failed.conditions.find((c) => c.type === "Ready")
+        assert.strictEqual(ready?.reason, "ProviderUnavailable")
+        assert.strictEqual(failed.phase, "Provisioning", "retryable: not Failed")
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual((yield* statusOf("ada")).phase, "Ready")
+      })
+    )
+  )
+
+  it.live("runs workers that converge many tenants, deduplicating work", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        const world = yield* MemoryWorld
+        for (let i = 0; i < 60; i++) {
+          yield* fleet.onboardPerson({ person: { id: `p${i}`, email: `p${i}@example.com`, displayName: `P${i}` } })
+        }
+        world.failEvery(7)
+        yield* reconciler.start
+        yield* reconciler.resyncAll
+        yield* reconciler.resyncAll
+        yield* Effect.repeat(Effect.sleep("20 millis"), { until: () => reconciler.pending() === 0 })
+        world.failEvery(0)
+        const tenants = yield* Tenants
+        const all = yield* tenants.all
+        assert.strictEqual(all.length, 60)
+        assert.isTrue(all.every((t) => t.value.status.phase === "Ready" && t.value.status.observedGeneration === 1))
+        assert.strictEqual(world.resources().length, 60 * 5)
+      }).pipe(Effect.scoped)
+    )
+  )
+})
