@@ -63,7 +63,7 @@ describe("Reconciler", () => {
         yield* reconciler.reconcile("ada")
         assert.strictEqual((yield* statusOf("ada")).observedGeneration, 2)
         const gateway = world.resources("ada").find((r) => r.kind === "process")
-        assert.deepStrictEqual((gateway?.spec as { resources: { memory: string } }).resources.memory, "4Gi")
+        assert.deepStrictEqual((gateway?.spec as { resources?: { memory: string } } | undefined)?.resources?.memory, "4Gi")
 
         yield* fleet.putCatalogItem("egress", { name: "api.github.com" })
         yield* fleet.grant({
