@@ -24,8 +24,11 @@ export class MemoryWorld extends Context.Service<
     /** Every `n`-th call fails, until set to 0. */
     readonly failEvery: (n: number, reason?: ProviderErrorReason) => void
     readonly setLatency: (latency: Duration.Input) => void
-    /** Called after each successful write with the number of writes so far (for crash tests). */
-    readonly onWrite: (hook: ((writes: number) => void) | undefined) => void
+    /**
+     * Called after each successful write with the number of writes so far. Returning true crashes
+     * the caller right there: its fiber is interrupted after the write, before anything else.
+     */
+    readonly onWrite: (hook: ((writes: number) => boolean | void) | undefined) => void
     /** Drift: deletes a resource as an operator or a node failure might. */
     readonly drop: (tenant: string, kind: string, name: string) => void
     /** Drift: rewrites a resource's spec behind the reconciler's back. */
@@ -51,7 +54,7 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
       let every = 0
       let everyReason: ProviderErrorReason = "Unavailable"
       let latency = Duration.fromInputUnsafe(options.latency ?? 0)
-      let hook: ((writes: number) => void) | undefined
+      let hook: ((writes: number) => boolean | void) | undefined
 
       const of = (tenant: string) => {
         let m = world.get(tenant)
@@ -72,9 +75,10 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
           }
           return f()
         })
+      // True when the test asked to crash the writer right after this write.
       const wrote = () => {
         writes++
-        hook?.(writes)
+        return hook?.(writes) === true
       }
 
       const provider = yield* makeProvider({
@@ -107,14 +111,18 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
         ],
         list: (tenant) => call("list", () => [...of(tenant).values()]),
         put: (tenant, r) =>
-          call("put", () => {
-            of(tenant).set(`${r.kind}/${r.name}`, JSON.parse(JSON.stringify(r)))
-            wrote()
-          }),
+          Effect.flatMap(
+            call("put", () => {
+              of(tenant).set(`${r.kind}/${r.name}`, JSON.parse(JSON.stringify(r)))
+              return wrote()
+            }),
+            (crash) => (crash ? Effect.interrupt : Effect.void)
+          ),
         remove: (tenant, r) =>
-          call("remove", () => {
-            if (of(tenant).delete(`${r.kind}/${r.name}`)) wrote()
-          })
+          Effect.flatMap(
+            call("remove", () => of(tenant).delete(`${r.kind}/${r.name}`) && wrote()),
+            (crash) => (crash ? Effect.interrupt : Effect.void)
+          )
       })
 
       const control = MemoryWorld.of({
