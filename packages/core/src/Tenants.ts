@@ -12,7 +12,13 @@ export class Tenants extends Context.Service<
      * Writes status only: the generation stays, and the audit log is spared the reconciler's
      * heartbeat. Fails with Conflict when the record moved on since `expectedVersion`.
      */
-    readonly writeStatus: (name: string, expectedVersion: number, status: TenantStatus) => Effect.Effect<Versioned<Tenant>, StoreError>
+    readonly writeStatus: (
+      name: string,
+      expectedVersion: number,
+      status: TenantStatus,
+      /** The tenant as read at `expectedVersion`, to spare a read. */
+      current?: Tenant
+    ) => Effect.Effect<Versioned<Tenant>, StoreError>
   }
 >()("@clawfleet/core/Tenants") {
   static readonly layer = Layer.effect(
@@ -22,9 +28,9 @@ export class Tenants extends Context.Service<
       return Tenants.of({
         ...repo,
         byOwner: (owner) => repo.allWhere({ "spec.owner": owner }),
-        writeStatus: Effect.fn("Tenants.writeStatus")(function* (name, expectedVersion, status) {
-          const current = yield* repo.get(name)
-          return yield* repo.update(new Tenant({ ...current.value, status }), expectedVersion, { audit: false })
+        writeStatus: Effect.fn("Tenants.writeStatus")(function* (name, expectedVersion, status, current) {
+          const base = current ?? (yield* repo.get(name)).value
+          return yield* repo.update(new Tenant({ ...base, status }), expectedVersion, { audit: false })
         })
       })
     })

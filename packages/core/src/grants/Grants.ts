@@ -3,6 +3,7 @@ import { Catalog } from "../Catalog.ts"
 import { Directory } from "../Directory.ts"
 import { Grant, GrantEffect, Resource, type ResourceKind, Subject } from "../domain/Grant.ts"
 import { Text } from "../domain/Names.ts"
+import type { Tenant } from "../domain/Tenant.ts"
 import { type StoreError, ValidationError } from "../Errors.ts"
 import { RequestContext } from "../RequestContext.ts"
 import { RecordStore } from "../store/RecordStore.ts"
@@ -52,6 +53,8 @@ export class Grants extends Context.Service<
     readonly check: (personId: string, resource: Resource) => Effect.Effect<Decision, StoreError>
     readonly explain: (subject: Subject, resource: Resource) => Effect.Effect<Explanation, StoreError>
     readonly effectiveAccess: (tenant: string) => Effect.Effect<EffectiveAccess, StoreError>
+    /** The same, for a tenant already read (the reconciler has it in hand). */
+    readonly accessOf: (tenant: Tenant) => Effect.Effect<EffectiveAccess, StoreError>
     /** The current index, for callers that make many decisions at once (proxies, brokers). */
     readonly snapshot: Effect.Effect<AccessIndex, StoreError>
   }
@@ -93,20 +96,48 @@ export class Grants extends Context.Service<
         )
       })
 
-      const namesOf = (kind: ResourceKind) => {
-        switch (kind) {
-          case "skill":
-            return Effect.map(catalog.skills.all, (xs) => xs.map((x) => x.value.name as string))
-          case "tool":
-            return Effect.map(catalog.tools.all, (xs) => xs.map((x) => x.value.name as string))
-          case "knowledge":
-            return Effect.map(catalog.knowledgeBases.all, (xs) => xs.map((x) => x.value.name as string))
-          case "egress":
-            return Effect.map(catalog.egressDomains.all, (xs) => xs.map((x) => x.value.name as string))
-          case "model":
-            return Effect.map(catalog.models.all, (xs) => xs.map((x) => x.value.name))
-        }
-      }
+      // Catalog names, read once per catalog revision: compiling access for 10,000 tenants must
+      // not read the catalog 10,000 times.
+      const catalogTables = ["skills", "tools", "knowledge_bases", "egress_domains", "models"] as const
+      let catalogCache: { readonly revision: number; readonly names: Record<ResourceKind, ReadonlyArray<string>> } | undefined
+      const catalogNames = Effect.gen(function* () {
+        const revision = yield* store.revision(catalogTables)
+        if (catalogCache?.revision === revision) return catalogCache.names
+        const names = (xs: ReadonlyArray<{ readonly value: { readonly name: string } }>) => xs.map((x) => x.value.name)
+        const [skill, tool, knowledge, egress, model] = yield* Effect.all([
+          Effect.map(catalog.skills.all, names),
+          Effect.map(catalog.tools.all, names),
+          Effect.map(catalog.knowledgeBases.all, names),
+          Effect.map(catalog.egressDomains.all, names),
+          Effect.map(catalog.models.all, names)
+        ])
+        const result = { skill, tool, knowledge, egress, model }
+        catalogCache = { revision, names: result }
+        return result
+      })
+
+      const accessOf = Effect.fnUntraced(function* (tenantName: string, owner: string) {
+        const index = yield* snapshot
+        const catalogNow = yield* catalogNames
+        const now = yield* Clock.currentTimeMillis
+        const allowed = (kind: ResourceKind) => catalogNow[kind].filter((n) => index.check(owner, kind, n, now).allowed).sort()
+        // An allowed `*.example.com` may still have denied hosts beneath it: they travel with it, so an
+        // allow-list compiled from this never lets a denied host through.
+        const denied = index.activeDenies(owner, "egress", now)
+        const egress = allowed("egress").map((pattern) => ({
+          pattern,
+          except: pattern.startsWith("*.") ? denied.filter((d) => d !== pattern && d.endsWith(pattern.slice(1))).sort() : []
+        }))
+        return {
+          tenant: tenantName,
+          owner,
+          skills: allowed("skill"),
+          tools: allowed("tool"),
+          knowledge: allowed("knowledge"),
+          egress,
+          models: allowed("model")
+        } satisfies EffectiveAccess
+      })
 
       return Grants.of({
         grant: Effect.fn("Grants.grant")(function* (input: GrantInput) {
@@ -161,27 +192,9 @@ export class Grants extends Context.Service<
         }),
         effectiveAccess: Effect.fn("Grants.effectiveAccess")(function* (tenantName: string) {
           const tenant = yield* tenants.get(tenantName)
-          const owner = tenant.value.spec.owner
-          const index = yield* snapshot
-          const now = yield* Clock.currentTimeMillis
-          const allowed = (kind: ResourceKind) =>
-            Effect.map(namesOf(kind), (names) => names.filter((n) => index.check(owner, kind, n, now).allowed).sort())
-          const [skills, tools, knowledge, egressNames, models] = yield* Effect.all([
-            allowed("skill"),
-            allowed("tool"),
-            allowed("knowledge"),
-            allowed("egress"),
-            allowed("model")
-          ])
-          // An allowed `*.example.com` may still have denied hosts beneath it: they travel with it, so an
-          // allow-list compiled from this never lets a denied host through.
-          const denied = index.activeDenies(owner, "egress", now)
-          const egress = egressNames.map((pattern) => ({
-            pattern,
-            except: pattern.startsWith("*.") ? denied.filter((d) => d !== pattern && d.endsWith(pattern.slice(1))).sort() : []
-          }))
-          return { tenant: tenantName, owner, skills, tools, knowledge, egress, models }
+          return yield* accessOf(tenantName, tenant.value.spec.owner)
         }),
+        accessOf: (tenant) => accessOf(tenant.name, tenant.spec.owner),
         snapshot
       })
     })

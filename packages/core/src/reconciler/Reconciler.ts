@@ -81,7 +81,7 @@ export class Reconciler extends Context.Service<
       const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms) as DateTime.Utc)
 
       const writeStatus = (name: string, version: number, tenant: Tenant, next: Tenant["status"]) =>
-        statusChanged(tenant.status, next) ? Effect.asVoid(tenants.writeStatus(name, version, next)) : Effect.void
+        statusChanged(tenant.status, next) ? Effect.asVoid(tenants.writeStatus(name, version, next, tenant)) : Effect.void
 
       const pass = Effect.fnUntraced(function* (name: string) {
         const found = yield* tenants.find(name)

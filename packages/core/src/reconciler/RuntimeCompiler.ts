@@ -46,7 +46,7 @@ export class RuntimeCompiler extends Context.Service<
         const grants = yield* Grants
         return RuntimeCompiler.of({
           compile: Effect.fn("RuntimeCompiler.compile")(function* (tenant: Tenant) {
-            const access = yield* grants.effectiveAccess(tenant.name)
+            const access = yield* grants.accessOf(tenant)
             const config = yield* render({ tenant, access, env: SecretEnv })
             const platform = (key: string) => ({ name: `clawfleet-tenant-${tenant.name}`, key })
             const channels = tenant.spec.channels
