@@ -1,5 +1,5 @@
-import { Context, Effect, Layer } from "effect"
-import { Tenant, type TenantStatus } from "./domain/Tenant.ts"
+import { Context, type DateTime, Effect, Layer } from "effect"
+import { Tenant, TenantStatus } from "./domain/Tenant.ts"
 import type { StoreError } from "./Errors.ts"
 import { makeRepository, type Repository, type Versioned } from "./store/Repository.ts"
 
@@ -19,6 +19,11 @@ export class Tenants extends Context.Service<
       /** The tenant as read at `expectedVersion`, to spare a read. */
       current?: Tenant
     ) => Effect.Effect<Versioned<Tenant>, StoreError>
+    /**
+     * Records that the assistant was used at `at` (reported by the tenant agent), for idle
+     * suspend. Never moves lastActivity backwards; retries on conflicts with other writers.
+     */
+    readonly reportActivity: (name: string, at: DateTime.Utc) => Effect.Effect<void, StoreError>
   }
 >()("@clawfleet/core/Tenants") {
   static readonly layer = Layer.effect(
@@ -28,6 +33,16 @@ export class Tenants extends Context.Service<
       return Tenants.of({
         ...repo,
         byOwner: (owner) => repo.allWhere({ "spec.owner": owner }),
+        reportActivity: Effect.fn("Tenants.reportActivity")(function* (name, at) {
+          yield* repo.modify(
+            name,
+            (t) =>
+              t.status.lastActivity !== undefined && t.status.lastActivity.epochMilliseconds >= at.epochMilliseconds
+                ? t
+                : new Tenant({ ...t, status: new TenantStatus({ ...t.status, lastActivity: at }) }),
+            { audit: false }
+          )
+        }),
         writeStatus: Effect.fn("Tenants.writeStatus")(function* (name, expectedVersion, status, current) {
           const base = current ?? (yield* repo.get(name)).value
           return yield* repo.update(new Tenant({ ...base, status }), expectedVersion, { audit: false })

@@ -1,7 +1,8 @@
-import { Clawfleet, Fleet, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
+import { Audit, Clawfleet, Fleet, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
 import { MemoryProvider, MemoryWorld } from "@clawfleet/core/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { DateTime, Effect, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
 
 // A stand-in renderer: the real OpenClaw one is tested on its own; here the config only has to
 // change when access changes, as the real one does.
@@ -153,6 +154,62 @@ describe("Reconciler", () => {
         assert.isTrue(all.every((t) => t.value.status.phase === "Ready" && t.value.status.observedGeneration === 1))
         assert.strictEqual(world.resources().length, 60 * 5)
       }).pipe(Effect.scoped)
+    )
+  )
+})
+
+describe("Reconciler idle suspend and events", () => {
+  it.effect("suspends a tenant idle past its policy, audited, and a resume wakes it", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        const tenants = yield* Tenants
+        yield* fleet.onboardPerson({ person: ada, tenant: { idle: { suspendAfterMinutes: 30 } } })
+        yield* reconciler.reconcile("ada")
+        yield* tenants.reportActivity("ada", DateTime.makeUnsafe(0) as DateTime.Utc)
+        yield* TestClock.adjust("29 minutes")
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual((yield* statusOf("ada")).phase, "Ready", "not idle long enough")
+        yield* TestClock.adjust("2 minutes")
+        yield* reconciler.reconcile("ada")
+        const t = (yield* tenants.get("ada")).value
+        assert.isTrue(t.spec.suspended)
+        assert.strictEqual(t.status.phase, "Suspended")
+        const audit = yield* (yield* Audit).list({ limit: 100 })
+        assert.isTrue(audit.some((e) => e.action === "tenant.idle-suspend" && e.target.id === "ada"))
+        yield* fleet.resumeTenant("ada")
+        yield* tenants.reportActivity("ada", DateTime.makeUnsafe(31 * 60_000) as DateTime.Utc)
+        yield* reconciler.reconcile("ada")
+        assert.strictEqual((yield* statusOf("ada")).phase, "Ready")
+      })
+    )
+  )
+
+  it.effect("streams what each pass did", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        const world = yield* MemoryWorld
+        const seen = yield* Effect.forkChild(Stream.runCollect(Stream.take(reconciler.events, 3)))
+        yield* Effect.yieldNow
+        yield* fleet.onboardPerson({ person: ada })
+        yield* reconciler.reconcile("ada")
+        world.failNext(1, "Forbidden")
+        yield* fleet.updateTenant("ada", { resources: { memory: "4Gi" } })
+        yield* reconciler.reconcile("ada")
+        yield* fleet.deleteTenant("ada")
+        yield* reconciler.reconcile("ada")
+        const events = yield* Fiber.join(seen)
+        assert.deepStrictEqual(
+          events.map((e) => e.type),
+          ["Reconciled", "Failed", "Deleted"]
+        )
+        const [created, failed] = events
+        assert.strictEqual(created?.type === "Reconciled" ? created.changes : -1, 5)
+        assert.strictEqual(failed?.type === "Failed" ? failed.reason : "", "ProviderForbidden")
+      })
     )
   )
 })

@@ -1,5 +1,5 @@
 import { Clock, Context, DateTime, Effect, Layer, PubSub, Random, Schedule, type Scope, Stream } from "effect"
-import type { Tenant } from "../domain/Tenant.ts"
+import { Tenant, TenantSpec } from "../domain/Tenant.ts"
 import { isStoreError } from "../Errors.ts"
 import { ProviderError } from "../provider/ProviderError.ts"
 import { RuntimeProvider } from "../provider/RuntimeProvider.ts"
@@ -40,6 +40,7 @@ export type ReconcileEvent =
   | { readonly type: "Failed"; readonly tenant: string; readonly reason: string; readonly message: string; readonly retryInMs?: number }
   | { readonly type: "Deleted"; readonly tenant: string }
   | { readonly type: "Busy"; readonly tenant: string }
+  | { readonly type: "IdleSuspended"; readonly tenant: string; readonly idleMinutes: number }
 
 type Outcome = { readonly retryAfterMs?: number | undefined }
 
@@ -83,9 +84,24 @@ export class Reconciler extends Context.Service<
       const writeStatus = (name: string, version: number, tenant: Tenant, next: Tenant["status"]) =>
         statusChanged(tenant.status, next) ? Effect.asVoid(tenants.writeStatus(name, version, next, tenant)) : Effect.void
 
+      // A tenant idle past its policy is suspended like any other (audited, a new generation), so
+      // the rest of the pass and every later one see the same intent; resuming wakes it.
+      const suspendIfIdle = Effect.fnUntraced(function* (found: { readonly value: Tenant; readonly version: number }) {
+        const t = found.value
+        const limit = t.spec.idle.suspendAfterMinutes
+        const last = t.status.lastActivity
+        if (t.spec.suspended || limit === undefined || last === undefined) return found
+        if ((yield* Clock.currentTimeMillis) - last.epochMilliseconds < limit * 60_000) return found
+        const next = new Tenant({ ...t, spec: new TenantSpec({ ...t.spec, suspended: true }), generation: t.generation + 1 })
+        const written = yield* tenants.update(next, found.version, { action: "tenant.idle-suspend" })
+        yield* emit({ type: "IdleSuspended", tenant: t.name, idleMinutes: limit })
+        return written
+      })
+
       const pass = Effect.fnUntraced(function* (name: string) {
-        const found = yield* tenants.find(name)
-        if (found === undefined) return {} as Outcome
+        const read = yield* tenants.find(name)
+        if (read === undefined) return {} as Outcome
+        const found = read.value.deletionRequestedAt === undefined ? yield* suspendIfIdle(read) : read
         const tenant = found.value
         if (tenant.deletionRequestedAt !== undefined) {
           yield* provider.destroy(name, { data: config.retention })
