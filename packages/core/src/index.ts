@@ -38,3 +38,20 @@ export { RecordStore } from "./store/RecordStore.ts"
 export type { Page, PageRequest, Repository, Versioned } from "./store/Repository.ts"
 export { type Table, Tables } from "./store/Tables.ts"
 export * from "./Tenants.ts"
+// OpenClaw config rendering
+
+export { type JsonIssue, type JsonSchema, type JsonSchemaObject, unsupportedKeywords, validateJson } from "./openclaw/JsonSchema.ts"
+export {
+  defaultSkillsDir,
+  type EnvSecretRef,
+  knowledgeServerName,
+  modelProviderId,
+  OpenClawConfig,
+  OpenClawConfigError,
+  OpenClawConfigErrorReason,
+  type OpenClawConfigOptions,
+  type OpenClawJson,
+  type RenderInput as OpenClawRenderInput,
+  type SecretEnvNames
+} from "./openclaw/OpenClawConfig.ts"
+export { openClawSchemas, supportedOpenClawVersions } from "./openclaw/versions/index.ts"

@@ -1,4 +1,4 @@
-import { Audit, Clawfleet, Fleet, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
+import { Audit, Clawfleet, Fleet, OpenClawConfig, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
 import { MemoryProvider, MemoryWorld } from "@clawfleet/core/testing"
 import { assert, describe, it } from "@effect/vitest"
 import { DateTime, Effect, Fiber, Layer, Stream } from "effect"
@@ -211,5 +211,47 @@ describe("Reconciler idle suspend and events", () => {
         assert.strictEqual(failed?.type === "Failed" ? failed.reason : "", "ProviderForbidden")
       })
     )
+  )
+})
+
+describe("Reconciler with the OpenClaw renderer", () => {
+  const real = Reconciler.layer.pipe(
+    Layer.provideMerge(OpenClawConfig.runtimeCompiler),
+    Layer.provideMerge(
+      OpenClawConfig.layer({
+        tokenProxyUrl: "http://token-proxy.clawfleet:8080/v1",
+        toolBrokerUrl: "http://tool-broker.clawfleet:8081",
+        egressProxyUrl: "http://egress-proxy.clawfleet:3128"
+      })
+    ),
+    Layer.provideMerge(MemoryProvider.layer()),
+    Layer.provideMerge(Clawfleet.layerMemory)
+  )
+
+  it.effect("renders the tenant's openclaw.json into its runtime, and fails a version it cannot render", () =>
+    Effect.gen(function* () {
+      const fleet = yield* Fleet
+      const reconciler = yield* Reconciler
+      const world = yield* MemoryWorld
+      yield* fleet.putCatalogItem("model", { name: "gpt-4.1", upstream: "openai" })
+      yield* fleet.grant({ subject: { kind: "org" }, resource: { kind: "model", name: "*" }, effect: "allow" })
+      yield* fleet.onboardPerson({ person: ada })
+      yield* reconciler.reconcile("ada")
+      assert.strictEqual((yield* statusOf("ada")).phase, "Ready")
+      const config = world.resources("ada").find((r) => r.kind === "config")?.spec as
+        | { config: { gateway: { bind: string }; models: { providers: { clawfleet: { baseUrl: string } } } } }
+        | undefined
+      assert.strictEqual(config?.config.gateway.bind, "loopback")
+      assert.strictEqual(config?.config.models.providers.clawfleet.baseUrl, "http://token-proxy.clawfleet:8080/v1")
+
+      yield* fleet.onboardPerson({
+        person: { id: "old", email: "old@example.com", displayName: "Old" },
+        tenant: { openclaw: { version: "2025.1.1" } }
+      })
+      yield* reconciler.reconcile("old")
+      const status = yield* statusOf("old")
+      assert.strictEqual(status.phase, "Failed")
+      assert.match(status.conditions.find((c) => c.type === "Ready")?.message ?? "", /UnsupportedVersion/)
+    }).pipe(Effect.provide(Layer.fresh(real)))
   )
 })
