@@ -170,8 +170,15 @@ export class Reconciler extends Context.Service<
         })
       )
 
+      // Page by page, so workers start on the first page while the rest is still being read.
       const resyncAll = Effect.gen(function* () {
-        for (const t of yield* Effect.orElseSucceed(tenants.all, () => [])) yield* queue.add(t.value.name)
+        let cursor: string | undefined
+        do {
+          const page = yield* Effect.orElseSucceed(tenants.list({ limit: 200, cursor }), () => ({ items: [], next: undefined }))
+          for (const t of page.items) yield* queue.add(t.value.name)
+          cursor = page.next
+          yield* Effect.yieldNow
+        } while (cursor !== undefined)
       })
 
       return Reconciler.of({

@@ -67,6 +67,26 @@ export const statusFrom = (
 }
 
 /** Whether writing `next` would tell anybody something `current` does not. */
-const encodeStatus = Schema.encodeSync(TenantStatus)
-export const statusChanged = (current: TenantStatus, next: TenantStatus): boolean =>
-  canonicalJson(encodeStatus(current)) !== canonicalJson(encodeStatus(next))
+// Field by field rather than by encoding both: this runs on every pass of every tenant.
+// lastTransitionTime follows from the rest (it moves only when a status flips), so it is skipped.
+export const statusChanged = (current: TenantStatus, next: TenantStatus): boolean => {
+  if (
+    current.phase !== next.phase ||
+    current.observedGeneration !== next.observedGeneration ||
+    current.endpoint !== next.endpoint ||
+    current.lastActivity?.epochMilliseconds !== next.lastActivity?.epochMilliseconds ||
+    current.conditions.length !== next.conditions.length
+  ) {
+    return true
+  }
+  return next.conditions.some((c, i) => {
+    const d = current.conditions[i]!
+    return (
+      c.type !== d.type ||
+      c.status !== d.status ||
+      c.reason !== d.reason ||
+      c.message !== d.message ||
+      c.observedGeneration !== d.observedGeneration
+    )
+  })
+}

@@ -34,6 +34,14 @@ export function makeMemoryRecordStoreWithLog() {
     // Claims are not records: they are not audited, versioned or rolled back.
     const claims = new Map<string, { readonly holder: string; readonly until: number }>()
 
+    const sorted = new Map<Table, Array<string>>()
+    const sortedIds = (table: Table) => {
+      let ids = sorted.get(table)
+      if (ids === undefined) sorted.set(table, (ids = [...tableOf(table).keys()].sort()))
+      return ids
+    }
+    const unsort = (table: Table) => void sorted.delete(table)
+
     const tableOf = (table: Table) => {
       let t = tables.get(table)
       if (!t) {
@@ -124,13 +132,27 @@ export function makeMemoryRecordStoreWithLog() {
     const store = RecordStore.of({
       get: (table, id) => read(() => tableOf(table).get(id)),
 
+      // Ids are kept sorted per table (re-sorted only after an insert or delete), so paging
+      // through 10,000 records does not sort them 50 times.
       list: (table, query: ListQuery) =>
         read(() => {
-          const rows = [...tableOf(table).values()]
-            .filter((r) => query.after === undefined || r.id > query.after)
-            .filter((r) => (query.where ?? []).every(([path, value]) => readPath(r.data, path) === value))
-            .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-          return rows.slice(0, query.limit)
+          const t = tableOf(table)
+          const ids = sortedIds(table)
+          let i = 0
+          if (query.after !== undefined) {
+            let hi = ids.length
+            while (i < hi) {
+              const mid = (i + hi) >>> 1
+              if (ids[mid]! <= query.after) i = mid + 1
+              else hi = mid
+            }
+          }
+          const out: Array<Row> = []
+          for (; i < ids.length && out.length < query.limit; i++) {
+            const r = t.get(ids[i]!)!
+            if ((query.where ?? []).every(([path, value]) => readPath(r.data, path) === value)) out.push(r)
+          }
+          return out
         }),
 
       insert: (table, id, data, draft) =>
@@ -139,7 +161,11 @@ export function makeMemoryRecordStoreWithLog() {
           if (t.has(id)) return StoreError.alreadyExists(Tables[table], id)
           const row: Row = { id, version: 1, data: asJson(data) }
           t.set(id, row)
-          journal.push(() => t.delete(id))
+          unsort(table)
+          journal.push(() => {
+            t.delete(id)
+            unsort(table)
+          })
           bump(journal, table)
           if (draft) appendIn(journal, now, draft)
           return row
@@ -166,7 +192,11 @@ export function makeMemoryRecordStoreWithLog() {
           if (!prev) return StoreError.notFound(Tables[table], id)
           if (prev.version !== expectedVersion) return StoreError.conflict(Tables[table], id, expectedVersion, prev.version)
           t.delete(id)
-          journal.push(() => t.set(id, prev))
+          unsort(table)
+          journal.push(() => {
+            t.set(id, prev)
+            unsort(table)
+          })
           bump(journal, table)
           if (draft) appendIn(journal, now, draft)
         }),

@@ -78,11 +78,21 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
     const store = yield* RecordStore
     const entity = Tables[table]
     const encode = Schema.encodeSync(schema)
-    const decodeRow = (row: { id: string; version: number; data: unknown }) =>
-      Schema.decodeUnknownEffect(schema)(row.data).pipe(
-        Effect.map((value): Versioned<A> => ({ value, version: row.version })),
+    // The memory store hands out the same row object until the record is written again, so a
+    // decoded value can be kept with it; SQL rows are new objects every time and simply miss.
+    const decoded = new WeakMap<object, Versioned<A>>()
+    const decodeRow = (row: { id: string; version: number; data: unknown }): Effect.Effect<Versioned<A>, StoreError> => {
+      const hit = decoded.get(row)
+      if (hit !== undefined) return Effect.succeed(hit)
+      return Schema.decodeUnknownEffect(schema)(row.data).pipe(
+        Effect.map((value): Versioned<A> => {
+          const v = { value, version: row.version }
+          decoded.set(row, v)
+          return v
+        }),
         Effect.mapError((e) => new StoreError({ reason: new Corrupt({ entity, id: row.id, detail: e.message }) }))
       )
+    }
 
     const draft = (action: string, id: string, before: unknown, after: unknown) =>
       Effect.map(
@@ -162,10 +172,12 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
         Effect.gen(function* () {
           const id = idOf(value)
           const data = encode(value)
+          // Unaudited writes need no `before`: the store's own version check is enough.
+          if (options?.audit === false) return { value, version: (yield* store.update(table, id, expectedVersion, data)).version }
           const before = yield* store.get(table, id)
           if (before === undefined) return yield* StoreError.notFound(entity, id)
           if (before.version !== expectedVersion) return yield* StoreError.conflict(entity, id, expectedVersion, before.version)
-          const audit = options?.audit === false ? undefined : yield* draft(options?.action ?? `${table}.update`, id, before.data, data)
+          const audit = yield* draft(options?.action ?? `${table}.update`, id, before.data, data)
           const row = yield* store.update(table, id, expectedVersion, data, audit)
           return { value, version: row.version }
         }),
