@@ -69,7 +69,7 @@ const snapshot = Effect.gen(function* () {
 
 describe("Reconciler reliability", () => {
   it.live(
-    `crashed after every 7th write, with failing calls, ${TENANTS} tenants converge exactly as undisturbed`,
+    `crashed after every 7th write, failing every 11th call and seeing stale state on every 5th list, ${TENANTS} tenants converge exactly as undisturbed`,
     () =>
       Effect.gen(function* () {
         const reference = yield* Effect.gen(function* () {
@@ -92,6 +92,7 @@ describe("Reconciler reliability", () => {
             return true
           })
           world.failEvery(11)
+          world.staleEvery(5)
           const convergeThroughCrashes = Effect.gen(function* () {
             while (yield* runUntilIdleOrCrash(crash)) {
               crashes++
@@ -105,6 +106,7 @@ describe("Reconciler reliability", () => {
           yield* convergeThroughCrashes
           world.onWrite(undefined)
           world.failEvery(0)
+          world.staleEvery(0)
           // One last undisturbed pass settles statuses whose write was cut off by a crash.
           const never = yield* Deferred.make<void>()
           yield* runUntilIdleOrCrash(never)

@@ -21,6 +21,11 @@ export class MemoryWorld extends Context.Service<
     readonly calls: () => Calls
     /** The next `count` provider calls fail with `reason` (default Unavailable, which is retryable). */
     readonly failNext: (count?: number, reason?: ProviderErrorReason) => void
+    /**
+     * Every `n`-th list answers with what the previous list of that tenant saw, as a lagging
+     * cache or watch would, until set to 0.
+     */
+    readonly staleEvery: (n: number) => void
     /** Every `n`-th call fails, until set to 0. */
     readonly failEvery: (n: number, reason?: ProviderErrorReason) => void
     readonly setLatency: (latency: Duration.Input) => void
@@ -47,7 +52,7 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
   Layer.effectContext(
     Effect.gen(function* () {
       const world = new Map<string, Map<string, ManagedResource>>()
-      let calls = { list: 0, put: 0, remove: 0 }
+      const calls = { list: 0, put: 0, remove: 0 }
       let writes = 0
       let failures = 0
       let failureReason: ProviderErrorReason = "Unavailable"
@@ -55,26 +60,31 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
       let everyReason: ProviderErrorReason = "Unavailable"
       let latency = Duration.fromInputUnsafe(options.latency ?? 0)
       let hook: ((writes: number) => boolean | void) | undefined
+      let staleEvery = 0
+      let lists = 0
+      const lastListed = new Map<string, ReadonlyArray<ManagedResource>>()
 
       const of = (tenant: string) => {
         let m = world.get(tenant)
         if (!m) world.set(tenant, (m = new Map()))
         return m
       }
-      const call = <A>(op: keyof Calls, f: () => A) =>
-        Effect.gen(function* () {
-          if (Duration.toMillis(latency) > 0) yield* Effect.sleep(latency)
-          calls = { ...calls, [op]: calls[op] + 1 }
+      // Runs one provider call after the configured latency, unless a failure is due.
+      const attempt = <A>(op: keyof Calls, f: () => A): Effect.Effect<A, ProviderError> =>
+        Effect.suspend(() => {
+          calls[op]++
           const n = calls.list + calls.put + calls.remove
           if (failures > 0) {
             failures--
-            return yield* new ProviderError({ reason: failureReason, provider: NAME, detail: `injected failure of ${op}` })
+            return Effect.fail(new ProviderError({ reason: failureReason, provider: NAME, detail: `injected failure of ${op}` }))
           }
           if (every > 0 && n % every === 0) {
-            return yield* new ProviderError({ reason: everyReason, provider: NAME, detail: `injected failure of call ${n}` })
+            return Effect.fail(new ProviderError({ reason: everyReason, provider: NAME, detail: `injected failure of call ${n}` }))
           }
-          return f()
+          return Effect.sync(f)
         })
+      const call = <A>(op: keyof Calls, f: () => A): Effect.Effect<A, ProviderError> =>
+        Duration.toMillis(latency) > 0 ? Effect.andThen(Effect.sleep(latency), attempt(op, f)) : attempt(op, f)
       // True when the test asked to crash the writer right after this write.
       const wrote = () => {
         writes++
@@ -109,7 +119,13 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
             spec: { image: rt.openclaw.image ?? `openclaw@${rt.openclaw.version}`, resources: rt.spec.resources }
           }
         ],
-        list: (tenant) => call("list", () => [...of(tenant).values()]),
+        list: (tenant) =>
+          call("list", () => {
+            const now = [...of(tenant).values()]
+            const previous = lastListed.get(tenant)
+            lastListed.set(tenant, now)
+            return staleEvery > 0 && ++lists % staleEvery === 0 && previous !== undefined ? previous : now
+          }),
         put: (tenant, r) =>
           Effect.flatMap(
             call("put", () => {
@@ -130,10 +146,13 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
           [...world.entries()]
             .filter(([t]) => tenant === undefined || t === tenant)
             .flatMap(([t, m]) => [...m.values()].map((r) => ({ ...r, tenant: t }))),
-        calls: () => calls,
+        calls: () => ({ ...calls }),
         failNext: (count = 1, reason = "Unavailable") => {
           failures = count
           failureReason = reason
+        },
+        staleEvery: (n) => {
+          staleEvery = n
         },
         failEvery: (n, reason = "Unavailable") => {
           every = n
