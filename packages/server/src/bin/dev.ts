@@ -41,7 +41,7 @@ const main = Effect.gen(function* () {
     `  audit      ${chain.events} events, chain ${chain.ok ? "verified" : `BROKEN at ${chain.brokenAt}: ${chain.reason}`}`,
     `  grants     ada -> model gpt-4.1: ${decision.reason}`,
     "",
-    "Not built yet: the reference HTTP server and CLI, the reconciler, the local provider running",
+    "Not built yet: the reference HTTP server and CLI, the local provider running",
     "real OpenClaw assistants, the token and egress proxies and sign-in. Until then, use",
     "@clawfleet/core from TypeScript (see packages/core/README.md)."
   ]
