@@ -4,7 +4,7 @@ import { existsSync } from "node:fs"
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
 import { homedir, tmpdir } from "node:os"
 import { delimiter, dirname, join } from "node:path"
-import { type EffectiveAccess, type JsonSchema, TenantSpec } from "@clawfleet/core"
+import { type EffectiveAccess, type JsonSchema, SecretEnv, TenantSpec } from "@clawfleet/core"
 import { Schema } from "effect"
 
 // ---- The pinned OpenClaw, installed once per machine outside the repository ------------------
@@ -246,14 +246,8 @@ export const fakeSecretValues = {
   CLAWFLEET_SLACK_APP_TOKEN: "xapp-FAKE-SECRET-slack-app-0c3d"
 } as const
 
-export const secretEnv = {
-  gatewayToken: "CLAWFLEET_GATEWAY_TOKEN",
-  modelKey: "CLAWFLEET_MODEL_KEY",
-  toolToken: "CLAWFLEET_TOOL_TOKEN",
-  telegramBotToken: "CLAWFLEET_TELEGRAM_BOT_TOKEN",
-  slackBotToken: "CLAWFLEET_SLACK_BOT_TOKEN",
-  slackAppToken: "CLAWFLEET_SLACK_APP_TOKEN"
-} as const
+/** The names the reconciler's compiler hands the renderer. */
+export const secretEnv = SecretEnv
 
 export const platform = {
   tokenProxyUrl: "http://token-proxy.clawfleet-system.svc:8080/v1",
