@@ -47,13 +47,13 @@ const makeFleet = Effect.gen(function* () {
     }) {
       const person = yield* decode(Person, "person")(input.person)
       return yield* store.transaction(
-        Effect.gen(function* () {
+        Effect.gen(function* (): Effect.fn.Return<{ readonly person: Person; readonly tenant?: Tenant }, FleetError> {
           yield* requireTeamAndDepartment(person)
           yield* directory.people.create(person, { action: "person.onboard" })
-          if (input.tenant === false) return { person } as { readonly person: Person; readonly tenant?: Tenant }
+          if (input.tenant === false) return { person }
           const { name, ...spec } = input.tenant ?? {}
           const tenant = yield* createIn(name ?? person.id, { ...spec, owner: person.id }, name === undefined)
-          return { person, tenant } as { readonly person: Person; readonly tenant?: Tenant }
+          return { person, tenant }
         })
       )
     }),

@@ -1,20 +1,13 @@
 import { Effect, Schema } from "effect"
-import type { Directory } from "../Directory.ts"
 import { Department, Person, Team } from "../domain/Directory.ts"
 import { Tenant, TenantSpec } from "../domain/Tenant.ts"
-import type { RecordStore } from "../store/RecordStore.ts"
-import type { Tenants } from "../Tenants.ts"
-import { decode, invalid, mergePatch } from "./internal.ts"
+import { decode, type FleetDeps, invalid, mergePatch } from "./internal.ts"
 
 /** A merge patch of a person: any field but the id; `null` clears an optional one. */
 export type PersonPatch = { readonly [K in Exclude<keyof typeof Person.Encoded, "id">]?: (typeof Person.Encoded)[K] | null }
 
 /** The directory use cases of `Fleet`: departments, teams, people joining, moving and leaving. */
-export const makePeopleOps = (deps: {
-  readonly store: RecordStore["Service"]
-  readonly directory: Directory["Service"]
-  readonly tenants: Tenants["Service"]
-}) => {
+export const makePeopleOps = (deps: FleetDeps) => {
   const { store, directory, tenants } = deps
 
   const requireTeamAndDepartment = Effect.fnUntraced(function* (p: Person) {

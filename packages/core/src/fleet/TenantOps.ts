@@ -1,11 +1,8 @@
 import { Clock, Context, DateTime, Effect, Schema } from "effect"
-import type { Directory } from "../Directory.ts"
 import { TenantName } from "../domain/Names.ts"
 import { Tenant, TenantSpec, TenantStatus } from "../domain/Tenant.ts"
 import { StoreError } from "../Errors.ts"
-import type { RecordStore } from "../store/RecordStore.ts"
-import type { Tenants } from "../Tenants.ts"
-import { decode, invalid, invalidState, mergePatch } from "./internal.ts"
+import { decode, type FleetDeps, invalid, invalidState, mergePatch } from "./internal.ts"
 
 export interface FleetDefaults {
   readonly openclawVersion: string
@@ -29,11 +26,7 @@ export type TenantSpecInput = { readonly owner: string } & Partial<Omit<SpecEnco
 export type TenantPatch = { readonly [K in keyof Omit<TenantSpecInput, "owner" | "suspended">]?: unknown }
 
 /** The tenant use cases of `Fleet`. Every change re-reads and writes with the version it read. */
-export const makeTenantOps = (deps: {
-  readonly store: RecordStore["Service"]
-  readonly directory: Directory["Service"]
-  readonly tenants: Tenants["Service"]
-}) => {
+export const makeTenantOps = (deps: FleetDeps) => {
   const { store, directory, tenants } = deps
 
   const createIn = Effect.fnUntraced(function* (name: string, input: TenantSpecInput, defaultedName = false) {

@@ -1,5 +1,15 @@
 import { Effect, Schema } from "effect"
+import type { Directory } from "../Directory.ts"
 import { InvalidState, ValidationError } from "../Errors.ts"
+import type { RecordStore } from "../store/RecordStore.ts"
+import type { Tenants } from "../Tenants.ts"
+
+/** What the Fleet's operation groups are built from. */
+export interface FleetDeps {
+  readonly store: RecordStore["Service"]
+  readonly directory: Directory["Service"]
+  readonly tenants: Tenants["Service"]
+}
 
 export const decode =
   <S extends Schema.Codec<any, any, never, never>>(schema: S, subject: string) =>

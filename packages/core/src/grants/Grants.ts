@@ -1,4 +1,4 @@
-import { Clock, Context, DateTime, Effect, Layer, Schema, Semaphore } from "effect"
+import { Clock, Context, DateTime, Effect, Layer, Schema } from "effect"
 import { Catalog } from "../Catalog.ts"
 import { Directory } from "../Directory.ts"
 import { Grant, GrantEffect, Resource, type ResourceKind, Subject } from "../domain/Grant.ts"
@@ -8,6 +8,7 @@ import { type StoreError, ValidationError } from "../Errors.ts"
 import { RequestContext } from "../RequestContext.ts"
 import { RecordStore } from "../store/RecordStore.ts"
 import { makeRepository, type Page, type PageRequest, type Repository } from "../store/Repository.ts"
+import { makeRevisionCache } from "../store/revisionCache.ts"
 import { Tenants } from "../Tenants.ts"
 import { AccessIndex, type Decision, type Explanation } from "./AccessIndex.ts"
 
@@ -67,54 +68,47 @@ export class Grants extends Context.Service<
       const catalog = yield* Catalog
       const tenants = yield* Tenants
       const repo: Repository<Grant, "grants"> = yield* makeRepository("grants", Grant, (g) => g.id)
-      const rebuildLock = yield* Semaphore.make(1)
-      let cached: { readonly revision: number; readonly index: AccessIndex } | undefined
-
-      const snapshot = Effect.gen(function* () {
-        const revision = yield* store.revision(accessTables)
-        if (cached?.revision === revision) return cached.index
-        // One rebuild at a time; those who waited find it done.
-        return yield* rebuildLock.withPermits(1)(
-          Effect.gen(function* () {
-            const again = yield* store.revision(accessTables)
-            if (cached !== undefined && cached.revision === again) return cached.index
-            const [people, teams, departments, grants] = yield* Effect.all([
-              directory.people.all,
-              directory.teams.all,
-              directory.departments.all,
-              repo.all
-            ])
-            const index = AccessIndex.build({
-              people: people.map((p) => p.value),
-              teams: teams.map((t) => t.value),
-              departments: departments.map((d) => d.value),
-              grants: grants.map((g) => g.value)
-            })
-            cached = { revision: again, index }
-            return index
+      // The index and the catalog names are rebuilt only when their tables change: a check, or
+      // compiling access for 10,000 tenants, must not read them every time.
+      const snapshot = yield* makeRevisionCache(
+        store,
+        accessTables,
+        Effect.gen(function* () {
+          const [people, teams, departments, grants] = yield* Effect.all([
+            directory.people.all,
+            directory.teams.all,
+            directory.departments.all,
+            repo.all
+          ])
+          return AccessIndex.build({
+            people: people.map((p) => p.value),
+            teams: teams.map((t) => t.value),
+            departments: departments.map((d) => d.value),
+            grants: grants.map((g) => g.value)
+          })
+        })
+      )
+      const names = (xs: ReadonlyArray<{ readonly value: { readonly name: string } }>) => xs.map((x) => x.value.name)
+      const catalogNames = yield* makeRevisionCache(
+        store,
+        ["skills", "tools", "knowledge_bases", "egress_domains", "models"],
+        Effect.map(
+          Effect.all([
+            Effect.map(catalog.skills.all, names),
+            Effect.map(catalog.tools.all, names),
+            Effect.map(catalog.knowledgeBases.all, names),
+            Effect.map(catalog.egressDomains.all, names),
+            Effect.map(catalog.models.all, names)
+          ]),
+          ([skill, tool, knowledge, egress, model]): Record<ResourceKind, ReadonlyArray<string>> => ({
+            skill,
+            tool,
+            knowledge,
+            egress,
+            model
           })
         )
-      })
-
-      // Catalog names, read once per catalog revision: compiling access for 10,000 tenants must
-      // not read the catalog 10,000 times.
-      const catalogTables = ["skills", "tools", "knowledge_bases", "egress_domains", "models"] as const
-      let catalogCache: { readonly revision: number; readonly names: Record<ResourceKind, ReadonlyArray<string>> } | undefined
-      const catalogNames = Effect.gen(function* () {
-        const revision = yield* store.revision(catalogTables)
-        if (catalogCache?.revision === revision) return catalogCache.names
-        const names = (xs: ReadonlyArray<{ readonly value: { readonly name: string } }>) => xs.map((x) => x.value.name)
-        const [skill, tool, knowledge, egress, model] = yield* Effect.all([
-          Effect.map(catalog.skills.all, names),
-          Effect.map(catalog.tools.all, names),
-          Effect.map(catalog.knowledgeBases.all, names),
-          Effect.map(catalog.egressDomains.all, names),
-          Effect.map(catalog.models.all, names)
-        ])
-        const result = { skill, tool, knowledge, egress, model }
-        catalogCache = { revision, names: result }
-        return result
-      })
+      )
 
       const accessOf = Effect.fnUntraced(function* (tenantName: string, owner: string) {
         const index = yield* snapshot

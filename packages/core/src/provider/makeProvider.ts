@@ -98,20 +98,21 @@ export const makeProvider = <R>(parts: ProviderParts<R>) =>
       })
     }
 
+    // Writes what the plan says, in its order, and reports it.
+    const converge = (runtime: TenantRuntime) =>
+      Effect.gen(function* () {
+        const changes = yield* planOf(runtime)
+        for (const c of changes) {
+          if (c.action === "create" || c.action === "update") yield* parts.put(runtime.tenant, c.resource)
+          else if (c.action === "delete") yield* parts.remove(runtime.tenant, c.resource)
+        }
+        return toPlan(runtime, changes)
+      })
+
     return RuntimeProvider.of({
       describe: parts.describe,
       plan: (runtime) => run(Effect.map(planOf(runtime), (changes) => toPlan(runtime, changes))),
-      apply: (runtime) =>
-        run(
-          Effect.gen(function* () {
-            const changes = yield* planOf(runtime)
-            for (const c of changes) {
-              if (c.action === "create" || c.action === "update") yield* parts.put(runtime.tenant, c.resource)
-              else if (c.action === "delete") yield* parts.remove(runtime.tenant, c.resource)
-            }
-            return toPlan(runtime, changes)
-          })
-        ),
+      apply: (runtime) => run(converge(runtime)),
       observe: (tenant) =>
         run(
           Effect.gen(function* () {
@@ -131,15 +132,7 @@ export const makeProvider = <R>(parts: ProviderParts<R>) =>
             for (const r of (yield* parts.list(tenant)).filter((r) => r.role === "workload")) yield* parts.remove(tenant, r)
           })
         ),
-      resume: (runtime) =>
-        run(
-          Effect.gen(function* () {
-            for (const c of yield* planOf({ ...runtime, suspended: false })) {
-              if (c.action === "create" || c.action === "update") yield* parts.put(runtime.tenant, c.resource)
-              else if (c.action === "delete") yield* parts.remove(runtime.tenant, c.resource)
-            }
-          })
-        ),
+      resume: (runtime) => run(Effect.asVoid(converge({ ...runtime, suspended: false }))),
       destroy: (tenant, options) =>
         run(
           Effect.gen(function* () {

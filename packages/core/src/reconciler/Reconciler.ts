@@ -43,6 +43,7 @@ export type ReconcileEvent =
   | { readonly type: "IdleSuspended"; readonly tenant: string; readonly idleMinutes: number }
 
 type Outcome = { readonly retryAfterMs?: number | undefined }
+const settled: Outcome = {}
 
 /**
  * Level-triggered: a pass re-reads the tenant and the provider's view and converges them, whatever
@@ -100,14 +101,14 @@ export class Reconciler extends Context.Service<
 
       const pass = Effect.fnUntraced(function* (name: string) {
         const read = yield* tenants.find(name)
-        if (read === undefined) return {} as Outcome
+        if (read === undefined) return settled
         const found = read.value.deletionRequestedAt === undefined ? yield* suspendIfIdle(read) : read
         const tenant = found.value
         if (tenant.deletionRequestedAt !== undefined) {
           yield* provider.destroy(name, { data: config.retention })
           yield* tenants.remove(name, found.version)
           yield* emit({ type: "Deleted", tenant: name })
-          return {} as Outcome
+          return settled
         }
         const runtime = yield* compiler.compile(tenant)
         const plan = tenant.spec.suspended ? yield* Effect.as(provider.suspend(name), { changes: [] }) : yield* provider.apply(runtime)
@@ -121,7 +122,7 @@ export class Reconciler extends Context.Service<
           changes: plan.changes.filter((c) => c.action !== "unchanged").length,
           phase: status.phase
         })
-        return {} as Outcome
+        return settled
       })
 
       const backoffMs = (attempt: number) =>

@@ -85,8 +85,6 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         )
       )
 
-    const writeTx = transaction
-
     const toRow = (r: { id: string; version: number; data: unknown }): Row => ({
       id: r.id,
       version: Number(r.version),
@@ -119,7 +117,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
       },
 
       insert: (table, id, data, draft) =>
-        writeTx(
+        transaction(
           Effect.gen(function* () {
             const rows = yield* sql`insert into ${t(table)} (id, version, data) values (${id}, 1, ${JSON.stringify(data)}::jsonb)
               on conflict (id) do nothing returning id`
@@ -131,7 +129,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         ),
 
       update: (table, id, expectedVersion, data, draft) =>
-        writeTx(
+        transaction(
           Effect.gen(function* () {
             const rows = yield* sql<{ version: number }>`update ${t(table)}
               set data = ${JSON.stringify(data)}::jsonb, version = version + 1, updated_at = now()
@@ -144,7 +142,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         ),
 
       remove: (table, id, expectedVersion, draft) =>
-        writeTx(
+        transaction(
           Effect.gen(function* () {
             const rows = yield* sql`delete from ${t(table)} where id = ${id} and version = ${expectedVersion} returning id`
             if (rows.length === 0) return yield* staleOrMissing(table, id, expectedVersion)
@@ -163,7 +161,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
           Effect.mapError(fromSql)
         ),
 
-      appendAudit: (draft) => writeTx(appendIn(draft)),
+      appendAudit: (draft) => transaction(appendIn(draft)),
 
       // One statement decides: the row lock of the upsert makes concurrent claimers queue, and the
       // WHERE lets the update through only for an expired claim or the holder's own.
