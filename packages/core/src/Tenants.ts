@@ -1,6 +1,7 @@
 import { Context, type DateTime, Effect, Layer } from "effect"
 import { Tenant, TenantStatus } from "./domain/Tenant.ts"
 import type { StoreError } from "./Errors.ts"
+import { tenantJson } from "./internal/tenantJson.ts"
 import { makeRepository, type Repository, type Versioned } from "./store/Repository.ts"
 
 /** Tenant records. Spec and status are written separately, as a Kubernetes object's are. */
@@ -29,7 +30,7 @@ export class Tenants extends Context.Service<
   static readonly layer = Layer.effect(
     Tenants,
     Effect.gen(function* () {
-      const repo = yield* makeRepository("tenants", Tenant, (t) => t.name)
+      const repo = yield* makeRepository("tenants", Tenant, (t) => t.name, { encode: tenantJson })
       return Tenants.of({
         ...repo,
         byOwner: (owner) => repo.allWhere({ "spec.owner": owner }),
@@ -43,7 +44,9 @@ export class Tenants extends Context.Service<
             { audit: false }
           )
         }),
-        writeStatus: Effect.fn("Tenants.writeStatus")(function* (name, expectedVersion, status, current) {
+        // Untraced: every reconcile pass of every tenant writes status, and a traced call captures
+        // a stack each time; the reconciler's events carry what a span would.
+        writeStatus: Effect.fnUntraced(function* (name: string, expectedVersion: number, status: TenantStatus, current?: Tenant) {
           const base = current ?? (yield* repo.get(name)).value
           return yield* repo.update(new Tenant({ ...base, status }), expectedVersion, { audit: false })
         })

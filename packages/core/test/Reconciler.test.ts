@@ -1,7 +1,7 @@
-import { Audit, Clawfleet, Fleet, OpenClawConfig, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
+import { Audit, Clawfleet, CompileError, Fleet, OpenClawConfig, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
 import { MemoryProvider, MemoryWorld } from "@clawfleet/core/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Fiber, Layer, Stream } from "effect"
+import { DateTime, Effect, Fiber, Layer, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
 // A stand-in renderer: the real OpenClaw one is tested on its own; here the config only has to
@@ -155,6 +155,50 @@ describe("Reconciler", () => {
         assert.strictEqual(world.resources().length, 60 * 5)
       }).pipe(Effect.scoped)
     )
+  )
+})
+
+describe("Reconciler with a misbehaving renderer", () => {
+  // One tenant's renderer fails with a message no status may hold, another's throws: both land in
+  // status, valid, and the workers go on converging everybody else.
+  const nasty = RuntimeCompiler.layerWith(({ tenant, access }) =>
+    tenant.name === "bad"
+      ? Effect.fail(new CompileError({ tenant: tenant.name, detail: `broken\u0000${"x".repeat(40_000)}` }))
+      : tenant.name === "boom"
+        ? Effect.die(new Error("renderer bug"))
+        : Effect.succeed({ models: access.models })
+  )
+  const nastyStack = Reconciler.layer.pipe(
+    Layer.provideMerge(nasty),
+    Layer.provideMerge(MemoryProvider.layer()),
+    Layer.provideMerge(Clawfleet.layerMemory)
+  )
+
+  it.live("keeps status valid and workers alive", () =>
+    Effect.gen(function* () {
+      const fleet = yield* Fleet
+      const reconciler = yield* Reconciler
+      for (const id of ["bad", "boom", "ada", "bob"]) {
+        yield* fleet.onboardPerson({ person: { id, email: `${id}@example.com`, displayName: id } })
+      }
+      yield* reconciler.start
+      yield* reconciler.resyncAll
+      const tenants = yield* Tenants
+      const settled = Effect.map(tenants.all, (all) => all.every((t) => t.value.status.conditions.length > 0))
+      yield* Effect.repeat(settled, { until: (done) => done, schedule: Schedule.spaced("10 millis") }).pipe(Effect.timeout("10 seconds"))
+      const ready = (name: string) => Effect.map(statusOf(name), (s) => s.conditions.find((c) => c.type === "Ready")!)
+      const bad = yield* ready("bad")
+      assert.strictEqual(bad.reason, "CompileError")
+      assert.isAtMost(bad.message.length, 32_768)
+      assert.notInclude(bad.message, "\u0000")
+      assert.strictEqual((yield* statusOf("bad")).phase, "Failed")
+      const boom = yield* ready("boom")
+      assert.deepStrictEqual([boom.reason, boom.message], ["Defect", "renderer bug"])
+      assert.strictEqual((yield* statusOf("ada")).phase, "Ready")
+      assert.strictEqual((yield* statusOf("bob")).phase, "Ready")
+      // Everything written is still readable through the schema.
+      assert.strictEqual((yield* tenants.all).length, 4)
+    }).pipe(Effect.scoped, Effect.provide(Layer.fresh(nastyStack)))
   )
 })
 

@@ -8,15 +8,19 @@ export type TenantPhase = typeof TenantPhase.Type
 export const ConditionType = Schema.Literals(["StorageReady", "IdentityReady", "NetworkReady", "WorkloadReady", "Ready"])
 export type ConditionType = typeof ConditionType.Type
 
-/** Shaped like a Kubernetes condition, so tooling and people read it the same way. */
-export class Condition extends Schema.Class<Condition>("@clawfleet/core/Condition")({
+/**
+ * Shaped like a Kubernetes condition, so tooling and people read it the same way. Plain data
+ * rather than a class: every reconcile pass builds five of them.
+ */
+export const Condition = Schema.Struct({
   type: ConditionType,
   status: Schema.Literals(["True", "False", "Unknown"]),
   reason: Schema.String.check(Schema.isPattern(/^[A-Za-z][A-Za-z0-9]*$/, { message: "must be a CamelCase reason" })),
   message: Text(32_768),
   lastTransitionTime: Schema.DateTimeUtcFromString,
   observedGeneration: Schema.Int
-}) {}
+})
+export type Condition = typeof Condition.Type
 
 export const Resources = Schema.Struct({
   cpu: Quantity,

@@ -89,30 +89,31 @@ export class Grants extends Context.Service<
         })
       )
       const names = (xs: ReadonlyArray<{ readonly value: { readonly name: string } }>) => xs.map((x) => x.value.name)
-      const catalogNames = yield* makeRevisionCache(
+      const catalogNames = Effect.map(
+        Effect.all([
+          Effect.map(catalog.skills.all, names),
+          Effect.map(catalog.tools.all, names),
+          Effect.map(catalog.knowledgeBases.all, names),
+          Effect.map(catalog.egressDomains.all, names),
+          Effect.map(catalog.models.all, names)
+        ]),
+        ([skill, tool, knowledge, egress, model]): Record<ResourceKind, ReadonlyArray<string>> => ({
+          skill,
+          tool,
+          knowledge,
+          egress,
+          model
+        })
+      )
+      // What compiling access reads, behind one revision check: it runs on every reconcile pass.
+      const accessInputs = yield* makeRevisionCache(
         store,
-        ["skills", "tools", "knowledge_bases", "egress_domains", "models"],
-        Effect.map(
-          Effect.all([
-            Effect.map(catalog.skills.all, names),
-            Effect.map(catalog.tools.all, names),
-            Effect.map(catalog.knowledgeBases.all, names),
-            Effect.map(catalog.egressDomains.all, names),
-            Effect.map(catalog.models.all, names)
-          ]),
-          ([skill, tool, knowledge, egress, model]): Record<ResourceKind, ReadonlyArray<string>> => ({
-            skill,
-            tool,
-            knowledge,
-            egress,
-            model
-          })
-        )
+        [...accessTables, "skills", "tools", "knowledge_bases", "egress_domains", "models"],
+        Effect.all({ index: snapshot, catalogNow: catalogNames })
       )
 
       const accessOf = Effect.fnUntraced(function* (tenantName: string, owner: string) {
-        const index = yield* snapshot
-        const catalogNow = yield* catalogNames
+        const { index, catalogNow } = yield* accessInputs
         const now = yield* Clock.currentTimeMillis
         const allowed = (kind: ResourceKind) => catalogNow[kind].filter((n) => index.check(owner, kind, n, now).allowed).sort()
         // An allowed `*.example.com` may still have denied hosts beneath it: they travel with it, so an

@@ -1,5 +1,6 @@
 import { Effect } from "effect"
 import { canonicalJson } from "../internal/auditHash.ts"
+import { jsonEqual } from "../internal/json.ts"
 import type { ProviderError } from "./ProviderError.ts"
 import {
   type ManagedResource,
@@ -8,21 +9,26 @@ import {
   type ProviderDescription,
   type Readiness,
   type ResourceChange,
+  type Retention,
   RuntimeProvider
 } from "./RuntimeProvider.ts"
 import type { TenantRuntime } from "./TenantRuntime.ts"
 
-/** The parts a provider author writes; `makeProvider` derives the rest of the contract. */
-export interface ProviderParts<R> {
+/**
+ * The parts a provider author writes; `makeProvider` derives the rest of the contract. Like any
+ * service's methods they need nothing from the environment: take what they use (clients,
+ * config) from the layer that builds the provider.
+ */
+export interface ProviderParts {
   readonly describe: ProviderDescription
   /** Pure: every resource the tenant should have. Workload resources are dropped while suspended. */
   readonly desired: (runtime: TenantRuntime) => ReadonlyArray<ManagedResource>
   /** Every resource that exists for the tenant now (only the tenant's own). */
-  readonly list: (tenant: string) => Effect.Effect<ReadonlyArray<ManagedResource>, ProviderError, R>
+  readonly list: (tenant: string) => Effect.Effect<ReadonlyArray<ManagedResource>, ProviderError>
   /** Creates or replaces one resource; must be idempotent. */
-  readonly put: (tenant: string, resource: ManagedResource) => Effect.Effect<void, ProviderError, R>
+  readonly put: (tenant: string, resource: ManagedResource) => Effect.Effect<void, ProviderError>
   /** Deletes one resource; deleting what is already gone succeeds. */
-  readonly remove: (tenant: string, resource: ManagedResource) => Effect.Effect<void, ProviderError, R>
+  readonly remove: (tenant: string, resource: ManagedResource) => Effect.Effect<void, ProviderError>
   /**
    * Per-capability readiness from what exists. Default: a capability is ready when a resource of
    * the kind named for it in `kinds` exists.
@@ -30,7 +36,7 @@ export interface ProviderParts<R> {
   readonly readiness?: (
     tenant: string,
     resources: ReadonlyArray<ManagedResource>
-  ) => Effect.Effect<Pick<Observation, "storage" | "identity" | "network" | "workload" | "endpoint">, ProviderError, R>
+  ) => Effect.Effect<Pick<Observation, "storage" | "identity" | "network" | "workload" | "endpoint">, ProviderError>
   /** Which resource kind carries each capability, for the default readiness. */
   readonly kinds?: { readonly storage: string; readonly identity: string; readonly network: string; readonly workload: string }
 }
@@ -39,7 +45,7 @@ const key = (r: { readonly kind: string; readonly name: string }) => `${r.kind}/
 
 /** Leaf-level differences between two JSON values, as `path: before -> after` lines. */
 export const jsonDiff = (before: unknown, after: unknown, path = "spec"): Array<string> => {
-  if (canonicalJson(before) === canonicalJson(after)) return []
+  if (jsonEqual(before, after)) return []
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v)
   if (isObj(before) && isObj(after)) {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()
@@ -76,72 +82,60 @@ const ready = (ok: boolean, kind: string): Readiness =>
  * exist, and how to put and remove one resource. Plan, idempotent apply, observe, suspend,
  * resume and destroy follow from them, so every provider gets them right the same way.
  */
-export const makeProvider = <R>(parts: ProviderParts<R>) =>
-  Effect.map(Effect.context<R>(), (context) => {
-    const run = <A, E>(effect: Effect.Effect<A, E, R>) => Effect.provide(effect, context)
-    const desiredOf = (runtime: TenantRuntime) => parts.desired(runtime).filter((r) => !(runtime.suspended && r.role === "workload"))
-    const planOf = (runtime: TenantRuntime) => Effect.map(parts.list(runtime.tenant), (actual) => diffResources(desiredOf(runtime), actual))
-    const toPlan = (runtime: TenantRuntime, changes: ReadonlyArray<ResourceChange>): Plan => ({
-      tenant: runtime.tenant,
-      generation: runtime.generation,
-      changes: changes.map(({ action, kind, name, diff }) => ({ action, kind, name, diff }))
+export const makeProvider = (parts: ProviderParts): RuntimeProvider["Service"] => {
+  const desiredOf = (runtime: TenantRuntime) => parts.desired(runtime).filter((r) => !(runtime.suspended && r.role === "workload"))
+  const planOf = (runtime: TenantRuntime) => Effect.map(parts.list(runtime.tenant), (actual) => diffResources(desiredOf(runtime), actual))
+  const toPlan = (runtime: TenantRuntime, changes: ReadonlyArray<ResourceChange>): Plan => ({
+    tenant: runtime.tenant,
+    generation: runtime.generation,
+    changes: changes.map(({ action, kind, name, diff }) => ({ action, kind, name, diff }))
+  })
+
+  const defaultReadiness = (resources: ReadonlyArray<ManagedResource>) => {
+    const kinds = parts.kinds
+    const has = (kind: string | undefined) => kind !== undefined && resources.some((r) => r.kind === kind)
+    return Effect.succeed({
+      storage: ready(has(kinds?.storage), kinds?.storage ?? "storage"),
+      identity: ready(has(kinds?.identity), kinds?.identity ?? "identity"),
+      network: ready(has(kinds?.network), kinds?.network ?? "network policy"),
+      workload: ready(has(kinds?.workload), kinds?.workload ?? "workload")
     })
+  }
 
-    const defaultReadiness = (resources: ReadonlyArray<ManagedResource>) => {
-      const kinds = parts.kinds
-      const has = (kind: string | undefined) => kind !== undefined && resources.some((r) => r.kind === kind)
-      return Effect.succeed({
-        storage: ready(has(kinds?.storage), kinds?.storage ?? "storage"),
-        identity: ready(has(kinds?.identity), kinds?.identity ?? "identity"),
-        network: ready(has(kinds?.network), kinds?.network ?? "network policy"),
-        workload: ready(has(kinds?.workload), kinds?.workload ?? "workload")
-      })
+  // Writes what the plan says, in its order, and reports it.
+  const converge = Effect.fnUntraced(function* (runtime: TenantRuntime) {
+    const changes = yield* planOf(runtime)
+    for (const c of changes) {
+      if (c.action === "create" || c.action === "update") yield* parts.put(runtime.tenant, c.resource)
+      else if (c.action === "delete") yield* parts.remove(runtime.tenant, c.resource)
     }
+    return toPlan(runtime, changes)
+  })
 
-    // Writes what the plan says, in its order, and reports it.
-    const converge = (runtime: TenantRuntime) =>
-      Effect.gen(function* () {
-        const changes = yield* planOf(runtime)
-        for (const c of changes) {
-          if (c.action === "create" || c.action === "update") yield* parts.put(runtime.tenant, c.resource)
-          else if (c.action === "delete") yield* parts.remove(runtime.tenant, c.resource)
-        }
-        return toPlan(runtime, changes)
-      })
-
-    return RuntimeProvider.of({
-      describe: parts.describe,
-      plan: (runtime) => run(Effect.map(planOf(runtime), (changes) => toPlan(runtime, changes))),
-      apply: (runtime) => run(converge(runtime)),
-      observe: (tenant) =>
-        run(
-          Effect.gen(function* () {
-            const resources = yield* parts.list(tenant)
-            const readiness = yield* parts.readiness ? parts.readiness(tenant, resources) : defaultReadiness(resources)
-            return {
-              tenant,
-              exists: resources.length > 0,
-              ...readiness,
-              resources: resources.map(({ kind, name }) => ({ kind, name }))
-            } satisfies Observation
-          })
-        ),
-      suspend: (tenant) =>
-        run(
-          Effect.gen(function* () {
-            for (const r of (yield* parts.list(tenant)).filter((r) => r.role === "workload")) yield* parts.remove(tenant, r)
-          })
-        ),
-      resume: (runtime) => run(Effect.asVoid(converge({ ...runtime, suspended: false }))),
-      destroy: (tenant, options) =>
-        run(
-          Effect.gen(function* () {
-            const order = { workload: 0, config: 1, data: 2 } as const
-            const doomed = (yield* parts.list(tenant))
-              .filter((r) => options.data === "delete" || r.role !== "data")
-              .sort((a, b) => order[a.role] - order[b.role])
-            for (const r of doomed) yield* parts.remove(tenant, r)
-          })
-        )
+  return RuntimeProvider.of({
+    describe: parts.describe,
+    plan: (runtime) => Effect.map(planOf(runtime), (changes) => toPlan(runtime, changes)),
+    apply: converge,
+    observe: Effect.fnUntraced(function* (tenant: string) {
+      const resources = yield* parts.list(tenant)
+      const readiness = yield* parts.readiness ? parts.readiness(tenant, resources) : defaultReadiness(resources)
+      return {
+        tenant,
+        exists: resources.length > 0,
+        ...readiness,
+        resources: resources.map(({ kind, name }) => ({ kind, name }))
+      } satisfies Observation
+    }),
+    suspend: Effect.fnUntraced(function* (tenant: string) {
+      for (const r of (yield* parts.list(tenant)).filter((r) => r.role === "workload")) yield* parts.remove(tenant, r)
+    }),
+    resume: (runtime) => Effect.asVoid(converge({ ...runtime, suspended: false })),
+    destroy: Effect.fnUntraced(function* (tenant: string, options: { readonly data: Retention }) {
+      const order = { workload: 0, config: 1, data: 2 } as const
+      const doomed = (yield* parts.list(tenant))
+        .filter((r) => options.data === "delete" || r.role !== "data")
+        .sort((a, b) => order[a.role] - order[b.role])
+      for (const r of doomed) yield* parts.remove(tenant, r)
     })
   })
+}

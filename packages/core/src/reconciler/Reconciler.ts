@@ -158,6 +158,11 @@ export class Reconciler extends Context.Service<
                 retryable: "isRetryable" in e ? e.isRetryable : false
               })
             ),
+            // A bug in a renderer or provider must not take a worker down with it: the tenant is
+            // marked failed and looked at again after the longest backoff, the others go on.
+            Effect.catchDefect((defect) =>
+              fail(name, { reason: "Defect", message: defect instanceof Error ? defect.message : String(defect), retryable: false })
+            ),
             Effect.ensuring(Effect.ignore(store.release(`tenant:${name}`, config.holder)))
           )
           return outcome

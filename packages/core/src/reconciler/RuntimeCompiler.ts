@@ -45,7 +45,8 @@ export class RuntimeCompiler extends Context.Service<
       Effect.gen(function* () {
         const grants = yield* Grants
         return RuntimeCompiler.of({
-          compile: Effect.fn("RuntimeCompiler.compile")(function* (tenant: Tenant) {
+          // Untraced: it runs on every reconcile pass, and a traced call captures a stack each time.
+          compile: Effect.fnUntraced(function* (tenant: Tenant) {
             const access = yield* grants.accessOf(tenant)
             const config = yield* render({ tenant, access, env: SecretEnv })
             const platform = (key: string) => ({ name: `clawfleet-tenant-${tenant.name}`, key })

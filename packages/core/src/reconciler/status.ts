@@ -1,6 +1,5 @@
-import { type DateTime, Schema } from "effect"
-import { Condition, type ConditionType, type Tenant, type TenantPhase, TenantStatus } from "../domain/Tenant.ts"
-import { canonicalJson } from "../internal/auditHash.ts"
+import type { DateTime } from "effect"
+import { type Condition, type ConditionType, type Tenant, type TenantPhase, TenantStatus } from "../domain/Tenant.ts"
 import type { Observation, Readiness } from "../provider/RuntimeProvider.ts"
 
 export interface Failure {
@@ -9,16 +8,32 @@ export interface Failure {
   readonly retryable: boolean
 }
 
+// Reasons and messages come from providers and errors, which may say anything; a status is built
+// without checks (it runs on every pass), so what goes in is made valid here.
+const REASON = /^[A-Za-z][A-Za-z0-9]*$/
+const validReason = (reason: string) => {
+  if (REASON.test(reason)) return reason
+  const cleaned = reason.replace(/[^A-Za-z0-9]/g, "").replace(/^[0-9]+/, "")
+  return cleaned === "" ? "Unknown" : cleaned
+}
+const validText = (text: string, max: number) =>
+  text.length <= max && text.isWellFormed() && !text.includes("\u0000") ? text : text.replaceAll("\u0000", "").slice(0, max).toWellFormed()
+
 const cond = (type: ConditionType, r: Readiness, generation: number, now: DateTime.Utc, previous: ReadonlyArray<Condition>) => {
   const status = r.ready ? "True" : "False"
   const before = previous.find((c) => c.type === type)
   // As in Kubernetes, the transition time moves only when the status itself flips.
   const lastTransitionTime = before !== undefined && before.status === status ? before.lastTransitionTime : now
   // Built from values that were already valid; skipping the checks matters on every pass.
-  return new Condition(
-    { type, status, reason: r.reason, message: r.message, lastTransitionTime, observedGeneration: generation },
-    { disableChecks: true }
-  )
+  const condition: Condition = {
+    type,
+    status,
+    reason: validReason(r.reason),
+    message: validText(r.message, 32_768),
+    lastTransitionTime,
+    observedGeneration: generation
+  }
+  return condition
 }
 
 /**
@@ -67,7 +82,7 @@ export const statusFrom = (
         cond("WorkloadReady", workload, generation, now, previous),
         cond("Ready", ready, generation, now, previous)
       ],
-      ...(observation?.endpoint !== undefined ? { endpoint: observation.endpoint } : {})
+      ...(observation?.endpoint !== undefined ? { endpoint: validText(observation.endpoint, 2048) } : {})
     },
     { disableChecks: true }
   )

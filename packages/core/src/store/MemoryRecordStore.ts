@@ -1,6 +1,7 @@
 import { Clock, Context, Effect, Exit, Semaphore } from "effect"
 import { StoreError } from "../Errors.ts"
 import { GENESIS_HASH, hashAuditEvent } from "../internal/auditHash.ts"
+import { jsonClone } from "../internal/json.ts"
 import type { AuditDraft, ListQuery, Row, StoredAudit } from "./RecordStore.ts"
 import { RecordStore } from "./RecordStore.ts"
 import { readPath, type Table, Tables } from "./Tables.ts"
@@ -15,7 +16,7 @@ const CurrentJournal = Context.Reference<Journal | undefined>("@clawfleet/core/i
 
 // A write stores the JSON form, exactly as a jsonb column would: no shared references, no
 // `undefined` members, dates as strings.
-const asJson = (data: unknown): unknown => JSON.parse(JSON.stringify(data))
+const asJson = jsonClone
 
 /**
  * Builds the in-memory record store: same semantics as the SQL layers (versions, conflicts,
@@ -31,6 +32,8 @@ export function makeMemoryRecordStoreWithLog() {
     const revisions = new Map<Table, number>()
     const audit: Array<StoredAudit> = []
     const lock = yield* Semaphore.make(1)
+    // True while a transaction holds the lock: only then can a reader see uncommitted writes.
+    let inTransaction = false
     // Claims are not records: they are not audited, versioned or rolled back.
     const claims = new Map<string, { readonly holder: string; readonly until: number }>()
 
@@ -65,10 +68,12 @@ export function makeMemoryRecordStoreWithLog() {
         return lock.withPermits(1)(
           Effect.suspend(() => {
             const journal: Journal = []
+            inTransaction = true
             return self.pipe(
               Effect.provideService(CurrentJournal, journal),
               Effect.onExit((exit) =>
                 Effect.sync(() => {
+                  inTransaction = false
                   if (Exit.isFailure(exit)) for (const undo of journal.reverse()) undo()
                 })
               )
@@ -79,20 +84,37 @@ export function makeMemoryRecordStoreWithLog() {
 
     // Reads outside a transaction wait for the writer, so nobody sees what a transaction has not
     // committed (and might still undo). Inside one, a fiber reads its own writes.
+    // With no transaction open, nothing uncommitted exists and a read need not queue for the lock.
     const read = <A>(f: () => A): Effect.Effect<A> =>
-      Effect.flatMap(CurrentJournal, (journal: Journal | undefined) => (journal ? Effect.sync(f) : lock.withPermits(1)(Effect.sync(f))))
-
-    // Runs one write inside the current transaction (or its own), with its journal.
-    const write = <A>(f: (journal: Journal, now: string) => A | StoreError): Effect.Effect<A, StoreError> =>
-      transaction(
-        Effect.gen(function* () {
-          const journal = (yield* CurrentJournal) as Journal
-          const now = new Date(yield* Clock.currentTimeMillis).toISOString()
-          const result = f(journal, now)
-          if (result instanceof StoreError) return yield* result
-          return result
-        })
+      Effect.flatMap(CurrentJournal, (journal: Journal | undefined) =>
+        journal || !inTransaction ? Effect.sync(f) : lock.withPermits(1)(Effect.sync(f))
       )
+
+    // Runs one write inside the current transaction (or its own), with its journal. A lone write
+    // while no transaction is open runs at once: it is synchronous, so nothing can interleave.
+    const write = <A>(f: (journal: Journal, now: string) => A | StoreError): Effect.Effect<A, StoreError> =>
+      Effect.flatMap(CurrentJournal, (outer: Journal | undefined) => {
+        if (outer === undefined && !inTransaction) {
+          return Effect.flatMap(Clock.currentTimeMillis, (ms) => {
+            const journal: Journal = []
+            const result = f(journal, new Date(ms).toISOString())
+            if (result instanceof StoreError) {
+              for (const undo of journal.reverse()) undo()
+              return Effect.fail(result)
+            }
+            return Effect.succeed(result)
+          })
+        }
+        return transaction(
+          Effect.gen(function* () {
+            const journal = (yield* CurrentJournal) as Journal
+            const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+            const result = f(journal, now)
+            if (result instanceof StoreError) return yield* result
+            return result
+          })
+        )
+      })
 
     // Revisions come from one counter that never goes back, not even on rollback (the undo takes a
     // fresh value too): an index built from a write that was then undone must never pass for current.

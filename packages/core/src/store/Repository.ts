@@ -71,13 +71,17 @@ const pageError = (path: string, message: string) => new ValidationError({ subje
 export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T extends Table>(
   table: T,
   schema: S,
-  idOf: (value: S["Type"]) => string
+  idOf: (value: S["Type"]) => string,
+  options?: {
+    /** A faster encoder for a hot table; must return exactly what the schema's encoder returns. */
+    readonly encode?: (value: S["Type"]) => unknown
+  }
 ) =>
   Effect.gen(function* () {
     type A = S["Type"]
     const store = yield* RecordStore
     const entity = Tables[table]
-    const encode = Schema.encodeSync(schema)
+    const encode = options?.encode ?? Schema.encodeSync(schema)
     // The memory store hands out the same row object until the record is written again, so a
     // decoded value can be kept with it; SQL rows are new objects every time and simply miss.
     const decoded = new WeakMap<object, Versioned<A>>()
@@ -92,6 +96,13 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
         }),
         Effect.mapError((e) => new StoreError({ reason: new Corrupt({ entity, id: row.id, detail: e.message }) }))
       )
+    }
+
+    // What was just written needs no decoding when it is read back: it was encoded from `value`.
+    const remember = (row: { version: number }, value: A): Versioned<A> => {
+      const v = { value, version: row.version }
+      decoded.set(row, v)
+      return v
     }
 
     const draft = (action: string, id: string, before: unknown, after: unknown) =>
@@ -164,7 +175,7 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
           const data = encode(value)
           const id = idOf(value)
           const row = yield* store.insert(table, id, data, yield* draft(options?.action ?? `${table}.create`, id, undefined, data))
-          return { value, version: row.version }
+          return remember(row, value)
         }),
       // The version check before the write is also what makes `before` exact: a write only lands
       // on the version that was read. Doomed writes fail here, without queueing for the write lock.
@@ -173,13 +184,13 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
           const id = idOf(value)
           const data = encode(value)
           // Unaudited writes need no `before`: the store's own version check is enough.
-          if (options?.audit === false) return { value, version: (yield* store.update(table, id, expectedVersion, data)).version }
+          if (options?.audit === false) return remember(yield* store.update(table, id, expectedVersion, data), value)
           const before = yield* store.get(table, id)
           if (before === undefined) return yield* StoreError.notFound(entity, id)
           if (before.version !== expectedVersion) return yield* StoreError.conflict(entity, id, expectedVersion, before.version)
           const audit = yield* draft(options?.action ?? `${table}.update`, id, before.data, data)
           const row = yield* store.update(table, id, expectedVersion, data, audit)
-          return { value, version: row.version }
+          return remember(row, value)
         }),
       remove: (id, expectedVersion) =>
         Effect.gen(function* () {

@@ -2,6 +2,7 @@ import { Clock, Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { StoreError } from "../Errors.ts"
 import { hashAuditEvent } from "../internal/auditHash.ts"
+import { jsonClone } from "../internal/json.ts"
 import { migrate, pathExpr, validSchemaName } from "./Migrations.ts"
 import { type AuditDraft, RecordStore, type Row, type StoredAudit } from "./RecordStore.ts"
 import { Filters, type Table, Tables } from "./Tables.ts"
@@ -62,7 +63,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
           ...(draft.decision !== undefined ? { decision: draft.decision } : {})
         }
         // Hash what jsonb will hand back, not what we were given.
-        const stored = JSON.parse(JSON.stringify(body)) as typeof body
+        const stored = jsonClone(body) as typeof body
         const hash = hashAuditEvent(stored, cur!.hash)
         yield* sql`insert into ${events} (seq, body, prev_hash, hash) values (${seq}, ${JSON.stringify(stored)}::jsonb, ${cur!.hash}, ${hash})`
         yield* sql`update ${head} set seq = ${seq}, hash = ${hash} where id = 1`
@@ -124,7 +125,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
             if (rows.length === 0) return yield* Effect.fail(StoreError.alreadyExists(Tables[table], id))
             yield* bump(table)
             if (draft) yield* appendIn(draft)
-            return { id, version: 1, data: JSON.parse(JSON.stringify(data)) } satisfies Row
+            return { id, version: 1, data: jsonClone(data) } satisfies Row
           })
         ),
 
@@ -137,7 +138,7 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
             if (rows.length === 0) return yield* staleOrMissing(table, id, expectedVersion)
             yield* bump(table)
             if (draft) yield* appendIn(draft)
-            return { id, version: Number(rows[0]!.version), data: JSON.parse(JSON.stringify(data)) } satisfies Row
+            return { id, version: Number(rows[0]!.version), data: jsonClone(data) } satisfies Row
           })
         ),
 

@@ -1,4 +1,5 @@
 import { Context, Duration, Effect, Layer } from "effect"
+import { jsonClone } from "../internal/json.ts"
 import { makeProvider } from "../provider/makeProvider.ts"
 import { ProviderError, type ProviderErrorReason } from "../provider/ProviderError.ts"
 import { type ManagedResource, RuntimeProvider } from "../provider/RuntimeProvider.ts"
@@ -91,7 +92,7 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
         return hook?.(writes) === true
       }
 
-      const provider = yield* makeProvider({
+      const provider = makeProvider({
         describe: {
           name: NAME,
           capabilities: {
@@ -129,7 +130,7 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
         put: (tenant, r) =>
           Effect.flatMap(
             call("put", () => {
-              of(tenant).set(`${r.kind}/${r.name}`, JSON.parse(JSON.stringify(r)))
+              of(tenant).set(`${r.kind}/${r.name}`, { kind: r.kind, name: r.name, role: r.role, spec: jsonClone(r.spec) })
               return wrote()
             }),
             (crash) => (crash ? Effect.interrupt : Effect.void)
