@@ -35,7 +35,7 @@ const guarded = (replica: string, inside: Map<string, string>, violations: Array
     plan: (rt) => shared.plan(rt),
     apply: (rt) => guard(rt.tenant, () => shared.apply(rt))(),
     observe: (t) => guard(t, () => shared.observe(t))(),
-    suspend: (t) => guard(t, () => shared.suspend(t))(),
+    suspend: (rt) => guard(rt.tenant, () => shared.suspend(rt))(),
     resume: (rt) => guard(rt.tenant, () => shared.resume(rt))(),
     destroy: (t, o) => guard(t, () => shared.destroy(t, o))()
   })

@@ -89,8 +89,11 @@ export class RuntimeProvider extends Context.Service<
     /** Converges the world to the runtime; returns what it changed. */
     readonly apply: (runtime: TenantRuntime) => Effect.Effect<Plan, ProviderError>
     readonly observe: (tenant: string) => Effect.Effect<Observation, ProviderError>
-    /** Stops the workload, keeping storage and identity. */
-    readonly suspend: (tenant: string) => Effect.Effect<void, ProviderError>
+    /**
+     * Converges to the runtime with its workload stopped (removed, or scaled to zero), keeping
+     * storage and identity. Idempotent, like `apply`.
+     */
+    readonly suspend: (runtime: TenantRuntime) => Effect.Effect<void, ProviderError>
     readonly resume: (runtime: TenantRuntime) => Effect.Effect<void, ProviderError>
     /** Removes everything the tenant owned; with `keep`, data resources stay. Idempotent. */
     readonly destroy: (tenant: string, options: { readonly data: Retention }) => Effect.Effect<void, ProviderError>

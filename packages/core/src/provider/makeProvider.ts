@@ -37,6 +37,17 @@ export interface ProviderParts {
     tenant: string,
     resources: ReadonlyArray<ManagedResource>
   ) => Effect.Effect<Pick<Observation, "storage" | "identity" | "network" | "workload" | "endpoint">, ProviderError>
+  /**
+   * What a workload resource becomes while the tenant is suspended; `undefined` removes it (the
+   * default). A provider that scales to zero returns the resource with no replicas.
+   */
+  readonly whileSuspended?: (resource: ManagedResource) => ManagedResource | undefined
+  /**
+   * The differences that make an existing resource need writing, as readable lines; none means
+   * unchanged. Default: any difference between the specs. A provider whose `list` returns what
+   * the server holds (defaults, status) compares only what it asked for.
+   */
+  readonly compare?: (actual: ManagedResource, desired: ManagedResource) => ReadonlyArray<string>
   /** Which resource kind carries each capability, for the default readiness. */
   readonly kinds?: { readonly storage: string; readonly identity: string; readonly network: string; readonly workload: string }
 }
@@ -58,14 +69,15 @@ export const jsonDiff = (before: unknown, after: unknown, path = "spec"): Array<
 /** Compares desired with actual: creates and updates in desired order, then deletes in reverse. */
 export const diffResources = (
   desired: ReadonlyArray<ManagedResource>,
-  actual: ReadonlyArray<ManagedResource>
+  actual: ReadonlyArray<ManagedResource>,
+  compare: (actual: ManagedResource, desired: ManagedResource) => ReadonlyArray<string> = (a, d) => jsonDiff(a.spec, d.spec)
 ): ReadonlyArray<ResourceChange & { readonly resource: ManagedResource }> => {
   const current = new Map(actual.map((r) => [key(r), r]))
   const wanted = new Set(desired.map(key))
   const changes: Array<ResourceChange & { readonly resource: ManagedResource }> = desired.map((r) => {
     const have = current.get(key(r))
     if (have === undefined) return { action: "create", kind: r.kind, name: r.name, diff: [], resource: r }
-    const diff = jsonDiff(have.spec, r.spec)
+    const diff = compare(have, r)
     return { action: diff.length === 0 ? "unchanged" : "update", kind: r.kind, name: r.name, diff, resource: r }
   })
   for (const r of [...actual].reverse()) {
@@ -83,8 +95,15 @@ const ready = (ok: boolean, kind: string): Readiness =>
  * resume and destroy follow from them, so every provider gets them right the same way.
  */
 export const makeProvider = (parts: ProviderParts): RuntimeProvider["Service"] => {
-  const desiredOf = (runtime: TenantRuntime) => parts.desired(runtime).filter((r) => !(runtime.suspended && r.role === "workload"))
-  const planOf = (runtime: TenantRuntime) => Effect.map(parts.list(runtime.tenant), (actual) => diffResources(desiredOf(runtime), actual))
+  const asleep = parts.whileSuspended ?? (() => undefined)
+  const desiredOf = (runtime: TenantRuntime) =>
+    parts.desired(runtime).flatMap((r) => {
+      if (!(runtime.suspended && r.role === "workload")) return [r]
+      const kept = asleep(r)
+      return kept === undefined ? [] : [kept]
+    })
+  const planOf = (runtime: TenantRuntime) =>
+    Effect.map(parts.list(runtime.tenant), (actual) => diffResources(desiredOf(runtime), actual, parts.compare))
   const toPlan = (runtime: TenantRuntime, changes: ReadonlyArray<ResourceChange>): Plan => ({
     tenant: runtime.tenant,
     generation: runtime.generation,
@@ -126,9 +145,7 @@ export const makeProvider = (parts: ProviderParts): RuntimeProvider["Service"] =
         resources: resources.map(({ kind, name }) => ({ kind, name }))
       } satisfies Observation
     }),
-    suspend: Effect.fnUntraced(function* (tenant: string) {
-      for (const r of (yield* parts.list(tenant)).filter((r) => r.role === "workload")) yield* parts.remove(tenant, r)
-    }),
+    suspend: (runtime) => Effect.asVoid(converge({ ...runtime, suspended: true })),
     resume: (runtime) => Effect.asVoid(converge({ ...runtime, suspended: false })),
     destroy: Effect.fnUntraced(function* (tenant: string, options: { readonly data: Retention }) {
       const order = { workload: 0, config: 1, data: 2 } as const

@@ -111,7 +111,8 @@ export class Reconciler extends Context.Service<
           return settled
         }
         const runtime = yield* compiler.compile(tenant)
-        const plan = tenant.spec.suspended ? yield* Effect.as(provider.suspend(name), { changes: [] }) : yield* provider.apply(runtime)
+        // A suspended tenant converges too (config, grants), only with its workload stopped.
+        const plan = yield* provider.apply(runtime)
         const observation = yield* provider.observe(name)
         const status = statusFrom(tenant, runtime.generation, observation, undefined, yield* now)
         yield* writeStatus(name, found.version, tenant, status)
