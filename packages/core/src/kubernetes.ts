@@ -23,6 +23,7 @@ export {
 } from "./kubernetes/KubeObject.ts"
 export { type NetworkPolicyOptions, networkPolicies, type PeerPods } from "./kubernetes/NetworkPolicies.ts"
 export { type PodSecurityRule, restrictedRules, restrictedViolations, type Violation } from "./kubernetes/PodSecurity.ts"
+export { addBytes, addCpu, parseQuantity } from "./kubernetes/Quantity.ts"
 export { makeRateLimiter } from "./kubernetes/RateLimiter.ts"
 export {
   configMap,
@@ -34,6 +35,7 @@ export {
   type TenantResources
 } from "./kubernetes/TenantNamespace.ts"
 export {
+  AGENT_RESOURCES,
   deployment,
   ingress,
   restrictedContainerSecurity,

@@ -2,6 +2,18 @@
  * Test kits for clawfleet and for those who extend it. Needs `@effect/vitest` (an optional peer
  * dependency), so import it from tests only.
  */
+export {
+  type FailureOptions,
+  FakeKubeApi,
+  type FakeKubeApiOptions,
+  type FakeKubeRequest,
+  type FakeKubeResource,
+  type KubeObject,
+  type KubeObjectRef,
+  type KubeVerb,
+  MUTATING_VERBS,
+  type ObjectFilter
+} from "./testing/kubernetes/FakeKubeApi.ts"
 export * as MemoryProvider from "./testing/MemoryProvider.ts"
 export { MemoryWorld } from "./testing/MemoryProvider.ts"
 export { type ProviderConformanceOptions, type ProviderScenario, providerConformance } from "./testing/ProviderConformance.ts"

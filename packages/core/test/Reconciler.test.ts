@@ -158,6 +158,32 @@ describe("Reconciler", () => {
   )
 })
 
+describe("Reconciler waiting for readiness", () => {
+  it.live("looks again soon at a tenant that is not ready yet, without waiting for a resync", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* Fleet
+        const reconciler = yield* Reconciler
+        const world = yield* MemoryWorld
+        yield* fleet.onboardPerson({ person: ada })
+        // The observation after the first apply is stale (what existed before it): not ready.
+        world.staleEvery(2)
+        const events: Array<string> = []
+        yield* Effect.forkScoped(
+          Stream.runForEach(reconciler.events, (e) => Effect.sync(() => events.push(`${e.type}:${"phase" in e ? e.phase : ""}`)))
+        )
+        yield* Effect.yieldNow
+        yield* reconciler.start
+        yield* reconciler.enqueue("ada")
+        yield* Effect.repeat(statusOf("ada"), { until: (s) => s.phase === "Ready", schedule: Schedule.spaced("10 millis") }).pipe(
+          Effect.timeout("5 seconds")
+        )
+        assert.deepStrictEqual(events.slice(0, 2), ["Reconciled:Provisioning", "Reconciled:Ready"])
+      }).pipe(Effect.scoped)
+    )
+  )
+})
+
 describe("Reconciler with a misbehaving renderer", () => {
   // One tenant's renderer fails with a message no status may hold, another's throws: both land in
   // status, valid, and the workers go on converging everybody else.

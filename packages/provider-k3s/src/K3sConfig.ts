@@ -55,9 +55,10 @@ export const K3sConfig = Schema.Struct({
   kubernetes: Schema.Struct({
     fieldManager: Schema.String.check(Schema.isMinLength(1)).pipe(Schema.withDecodingDefaultKey(Effect.succeed("clawfleet"))),
     force: Schema.Boolean.pipe(Schema.withDecodingDefaultKey(Effect.succeed(false))),
-    qps: Schema.Finite.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(50))),
-    burst: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(100)))
-  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({ fieldManager: "clawfleet", force: false, qps: 50, burst: 100 })))
+    /** A client-side rate limit; none by default (the server's priority and fairness protects it). */
+    qps: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThan(0))),
+    burst: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)))
+  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({ fieldManager: "clawfleet", force: false })))
 })
 export type K3sConfig = typeof K3sConfig.Type
 export type K3sConfigInput = typeof K3sConfig.Encoded

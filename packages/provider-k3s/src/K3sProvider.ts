@@ -3,7 +3,7 @@ import { intentDiff, type Kind, KubeCache, KubeClient, type KubeObject } from "@
 import type { KubeConfig } from "@kubernetes/client-node"
 import { Effect, Layer, Schema } from "effect"
 import { K3sConfig, type K3sConfigInput } from "./K3sConfig.ts"
-import { INTENT_HASH, namespaceOf, renderTenant } from "./render.ts"
+import { INTENT_HASH, namespaceOf, renderTenant, resourceName } from "./render.ts"
 
 const NAME = "k3s"
 const KINDS: ReadonlyArray<Kind> = [
@@ -110,7 +110,7 @@ const makeK3sProvider = (config: K3sConfig) =>
         cache
           .tenantObjects(tenant)
           .filter((o) => o.metadata.deletionTimestamp === undefined)
-          .map((o): ManagedResource => ({ kind: o.kind, name: o.metadata.name, role: ROLES[o.kind] ?? "config", spec: o }))
+          .map((o): ManagedResource => ({ kind: o.kind, name: resourceName(o), role: ROLES[o.kind] ?? "config", spec: o }))
       )
     return makeProvider({
       describe: {

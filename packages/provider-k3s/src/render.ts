@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto"
 import type { ManagedResource, TenantRuntime } from "@clawfleet/core"
 import {
+  AGENT_RESOURCES,
+  addBytes,
+  addCpu,
   configMap,
   deployment,
   ingress,
@@ -27,9 +30,13 @@ const withIntentHash = (o: KubeObject): KubeObject => ({
   metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [INTENT_HASH]: hash(o) } }
 })
 
+/** Names are qualified by namespace: two tenants' `openclaw` Deployments are different resources. */
+export const resourceName = (o: KubeObject) =>
+  o.metadata.namespace === undefined ? o.metadata.name : `${o.metadata.namespace}/${o.metadata.name}`
+
 const resource = (role: ManagedResource["role"], o: KubeObject): ManagedResource => ({
   kind: o.kind,
-  name: o.metadata.name,
+  name: resourceName(o),
   role,
   spec: withIntentHash(o)
 })
@@ -47,12 +54,18 @@ export const renderTenant = (config: K3sConfig, rt: TenantRuntime): ReadonlyArra
   const secretEnv = rt.secrets.map((s) => ({ env: s.env, secret: s.ref.name, key: s.ref.key }))
   const platform = [config.platform.tokenProxy, config.platform.egressProxy, config.platform.toolBroker]
   const ingressPort = agent?.port ?? config.gatewayPort
+  // The quota holds the gateway at the tenant's size plus the agent beside it.
+  const { cpu, memory, storage } = rt.spec.resources
+  const podTotal =
+    agent === undefined
+      ? { cpu, memory, storage }
+      : { cpu: addCpu(cpu, AGENT_RESOURCES.cpu), memory: addBytes(memory, AGENT_RESOURCES.memory), storage }
   return [
     // The namespace holds the volume, so it is data: destroying with `keep` leaves both.
     resource("data", namespace(t, ns)),
     resource("config", serviceAccount(t, ns, "openclaw")),
-    resource("config", resourceQuota(t, ns, rt.spec.resources)),
-    resource("config", limitRange(t, ns)),
+    resource("config", resourceQuota(t, ns, podTotal)),
+    resource("config", limitRange(t, ns, { cpu: rt.spec.resources.cpu, memory: rt.spec.resources.memory })),
     ...networkPolicies(t, ns, {
       platform: platform.map((p) => ({ namespace: p.namespace, podLabels: p.podLabels, ports: [p.port] })),
       gateway: config.ingressFrom,

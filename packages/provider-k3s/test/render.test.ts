@@ -105,10 +105,10 @@ describe("renderTenant", () => {
     expect(asleep.spec.replicas).toBe(0)
     const skilled = renderTenant(configs.withAgentAndIngress, runtimes.skilled)
     expect(skilled.filter((r) => r.kind === "ConfigMap").map((r) => r.name)).toStrictEqual([
-      "openclaw-config",
-      "tenant-agent",
-      "skill-pdf",
-      "skill-web-search"
+      "claw-cy/openclaw-config",
+      "claw-cy/tenant-agent",
+      "claw-cy/skill-pdf",
+      "claw-cy/skill-web-search"
     ])
     const d = skilled.find((r) => r.kind === "Deployment")!.spec as any
     expect(d.spec.template.spec.containers[0].image).toBe("registry.example.com/openclaw:custom")
@@ -129,7 +129,7 @@ describe("K3sConfig", () => {
       "local-path",
       18789,
       "clawfleet",
-      50
+      undefined
     ])
     expect(() => decode({})).toThrow(/platform/)
     expect(() => decode({ platform, gatewayPort: 70000, ingress: { domain: "not a domain" } })).toThrow(/gatewayPort[\s\S]*|ingress/)

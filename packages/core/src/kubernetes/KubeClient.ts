@@ -1,7 +1,7 @@
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node"
+import type { KubeConfig } from "@kubernetes/client-node"
 import { Context, Effect, Layer, Random } from "effect"
 import { ProviderError, type ProviderErrorReason } from "../provider/ProviderError.ts"
-import { type Kind, Kinds, type KubeObject, objectKey } from "./KubeObject.ts"
+import { isKind, type Kind, Kinds, type KubeObject, listPath, objectKey } from "./KubeObject.ts"
 import { makeRateLimiter } from "./RateLimiter.ts"
 
 export interface KubeClientOptions {
@@ -10,9 +10,16 @@ export interface KubeClientOptions {
   readonly provider: string
   /** Server-side apply field manager. Default `clawfleet`. */
   readonly fieldManager?: string | undefined
-  /** Take fields another manager owns instead of reporting the conflict. Default false. */
+  /**
+   * Take fields another manager *applied* instead of reporting the conflict. Default false. Fields
+   * changed by plain updates (kubectl edit) are drift and are always taken back.
+   */
   readonly force?: boolean | undefined
-  /** Client-side rate limit. Defaults 50 requests a second with bursts of 100 (client-go's 5/10 is too slow for a fleet). */
+  /**
+   * A client-side rate limit, requests a second with bursts of `burst` (default `2 × qps`). None by
+   * default: API Priority and Fairness on the server is what protects it, and a fixed client
+   * limit such as client-go's 5/10 only makes a fleet slow to converge.
+   */
   readonly qps?: number | undefined
   readonly burst?: number | undefined
   /** Retries of 409 (resource version), 429 and 5xx answers and network failures. Default 5, from 200 ms to 10 s. */
@@ -73,6 +80,18 @@ const failureOf = (e: unknown): HttpFailure | undefined => {
   }
 }
 
+// Managers named by a server-side apply conflict: `conflict with "kubectl" using v1`.
+const conflictingManagers = (e: ProviderError): ReadonlyArray<string> => [
+  ...new Set([...(failureOf(e.cause)?.message ?? "").matchAll(/conflict with "([^"]+)"/g)].map((m) => m[1]!))
+]
+
+const onlyUpdatedBy = (live: unknown, managers: ReadonlyArray<string>) => {
+  const entries = (
+    (live as { metadata?: { managedFields?: ReadonlyArray<{ manager?: string; operation?: string }> } })?.metadata?.managedFields ?? []
+  ).filter((f) => f.manager !== undefined && managers.includes(f.manager))
+  return entries.length > 0 && entries.every((f) => f.operation === "Update")
+}
+
 const reasonOf = (f: HttpFailure | undefined): ProviderErrorReason => {
   if (f === undefined) return "Unavailable" // no answer at all: connection refused, reset, timeout
   if (f.code === 404) return "NotFound"
@@ -92,10 +111,60 @@ const retryable = (f: HttpFailure | undefined) =>
 export const makeKubeClient = (options: KubeClientOptions) =>
   Effect.gen(function* () {
     const k8s = yield* Effect.promise(() => import("@kubernetes/client-node"))
-    const api = k8s.KubernetesObjectApi.makeApiClient(options.kubeConfig)
+    const server = options.kubeConfig.getCurrentCluster()?.server
+    if (server === undefined) {
+      return yield* new ProviderError({ reason: "Invalid", provider: options.provider, detail: "the kubeconfig has no current cluster" })
+    }
+    const http = k8s.createConfiguration().httpApi
+    // The kubeconfig builds a new connection pool each time it authenticates a request, so every
+    // call would open a connection of its own. Authenticate once a minute (exec and OIDC tokens
+    // rotate) and share the pool and headers in between.
+    let cached: { readonly at: number; readonly value: Promise<{ headers: Record<string, string>; dispatcher: unknown }> } | undefined
+    const authentication = () => {
+      if (cached === undefined || Date.now() - cached.at > 60_000) {
+        const probe = new k8s.RequestContext(server, "GET" as never)
+        cached = {
+          at: Date.now(),
+          value: options.kubeConfig.applySecurityAuthentication(probe).then(() => ({
+            headers: { ...probe.getHeaders() },
+            dispatcher: probe.getDispatcher()
+          }))
+        }
+      }
+      return cached.value
+    }
+    // Bodies go out and come back as plain JSON. The typed models of client-node rename fields
+    // such as `from` and `default` when they serialize, which would drop them from an apply.
+    const send = async (method: "GET" | "PATCH" | "DELETE", path: string, query: Record<string, string>, body?: unknown) => {
+      const url = new URL(`${server.replace(/\/$/, "")}${path}`)
+      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
+      const request = new k8s.RequestContext(url.toString(), method as never)
+      request.setHeaderParam("Accept", "application/json")
+      if (body !== undefined) {
+        request.setHeaderParam("Content-Type", "application/apply-patch+yaml")
+        request.setBody(JSON.stringify(body))
+      }
+      const auth = await authentication()
+      for (const [k, v] of Object.entries(auth.headers)) request.setHeaderParam(k, v)
+      if (auth.dispatcher !== undefined) request.setDispatcher(auth.dispatcher as never)
+      const response = await http.send(request).toPromise()
+      const text = await response.body.text()
+      if (response.httpStatusCode >= 300) {
+        throw new k8s.ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode}`, text, response.headers)
+      }
+      return text === "" ? undefined : (JSON.parse(text) as unknown)
+    }
+    const pathOf = (ref: ObjectRef) => {
+      const kind = isKind(ref.kind) ? Kinds[ref.kind] : undefined
+      if (kind === undefined) throw new Error(`${ref.kind} is not a kind clawfleet manages`)
+      const base = ref.apiVersion.includes("/") ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`
+      const ns = kind.namespaced ? `/namespaces/${encodeURIComponent(ref.metadata.namespace ?? "default")}` : ""
+      return `${base}${ns}/${kind.plural}/${encodeURIComponent(ref.metadata.name)}`
+    }
     const fieldManager = options.fieldManager ?? "clawfleet"
     const force = options.force ?? false
-    const limit = makeRateLimiter(options.qps ?? 50, options.burst ?? 100)
+    const limit =
+      options.qps === undefined ? Effect.void : makeRateLimiter(options.qps, options.burst ?? Math.max(1, Math.ceil(2 * options.qps)))
     const retry = options.retry ?? { times: 5, baseMs: 200, capMs: 10_000 }
 
     // One call: rate-limited, retried while it may pass, its failure named after the object.
@@ -131,20 +200,27 @@ export const makeKubeClient = (options: KubeClientOptions) =>
       return attempt(0)
     }
 
-    const header = (ref: ObjectRef): KubernetesObject => ({
-      apiVersion: ref.apiVersion,
-      kind: ref.kind,
-      metadata: { name: ref.metadata.name, ...(ref.metadata.namespace !== undefined ? { namespace: ref.metadata.namespace } : {}) }
-    })
-
     return KubeClient.of({
       fieldManager,
-      apply: (object) =>
-        call("apply", objectKey(object), () =>
-          api.patch(object as unknown as KubernetesObject, undefined, undefined, fieldManager, force, k8s.PatchStrategy.ServerSideApply)
-        ).pipe(Effect.map((o) => o as unknown as KubeObject)),
+      apply: (object) => {
+        const applyOnce = (forced: boolean) =>
+          call("apply", objectKey(object), () =>
+            send("PATCH", pathOf(object), { fieldManager, ...(forced ? { force: "true" } : {}) }, object)
+          ) as Effect.Effect<KubeObject, ProviderError>
+        // A field somebody changed with a plain update (kubectl edit, a script) is drift: take it
+        // back. A field another manager *applied* is a declared intent: report it, do not fight it.
+        return Effect.catchIf(
+          applyOnce(force),
+          (e) => e.reason === "Conflict" && conflictingManagers(e).length > 0,
+          (e) =>
+            Effect.flatMap(
+              call("get", objectKey(object), () => send("GET", pathOf(object), {})),
+              (live) => (onlyUpdatedBy(live, conflictingManagers(e)) ? applyOnce(true) : Effect.fail(e))
+            )
+        )
+      },
       remove: (ref) =>
-        call("delete", objectKey(ref), () => api.delete(header(ref), undefined, undefined, undefined, undefined, "Background")).pipe(
+        call("delete", objectKey(ref), () => send("DELETE", pathOf(ref), { propagationPolicy: "Background" })).pipe(
           Effect.asVoid,
           Effect.catchIf(
             (e) => e.reason === "NotFound",
@@ -153,14 +229,18 @@ export const makeKubeClient = (options: KubeClientOptions) =>
         ),
       list: (kind, labelSelector) =>
         Effect.map(
-          call(`list ${kind}`, undefined, () =>
-            api.list(Kinds[kind].apiVersion, kind, undefined, undefined, undefined, undefined, undefined, labelSelector)
-          ),
-          (list) => ({ items: list.items as unknown as ReadonlyArray<KubeObject>, resourceVersion: list.metadata?.resourceVersion ?? "" })
+          call(`list ${kind}`, undefined, () => send("GET", listPath(kind), { labelSelector })),
+          (list) => {
+            const l = list as { items?: ReadonlyArray<KubeObject>; metadata?: { resourceVersion?: string } }
+            return {
+              items: (l.items ?? []).map((o) => ({ ...o, apiVersion: Kinds[kind].apiVersion, kind })),
+              resourceVersion: l.metadata?.resourceVersion ?? ""
+            }
+          }
         ),
       get: (ref) =>
-        call("get", objectKey(ref), () => api.read(header(ref) as never)).pipe(
-          Effect.map((o) => o as unknown as KubeObject),
+        call("get", objectKey(ref), () => send("GET", pathOf(ref), {})).pipe(
+          Effect.map((o) => o as KubeObject),
           Effect.catchIf(
             (e) => e.reason === "NotFound",
             () => Effect.succeed(undefined)

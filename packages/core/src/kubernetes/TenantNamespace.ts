@@ -26,8 +26,8 @@ export const namespace = (tenant: string, name: string): KubeObject => ({
 })
 
 /**
- * Caps what the namespace can hold: the tenant's own requests and limits, one volume, and room for
- * one pod (two while a Recreate rollout overlaps its terminating pod).
+ * Caps what the namespace can hold: the pod's requests and limits (pass the sum of its
+ * containers), one volume, and room for one pod plus one being replaced.
  */
 export const resourceQuota = (tenant: string, namespace: string, r: TenantResources): KubeObject => ({
   apiVersion: "v1",
@@ -49,19 +49,17 @@ export const resourceQuota = (tenant: string, namespace: string, r: TenantResour
   }
 })
 
-/** Defaults for any container that names no resources, so the quota never rejects it for that. */
-export const limitRange = (tenant: string, namespace: string): KubeObject => ({
+/**
+ * Bounds any one container by the tenant's size. A container that names no limit gets `max` as
+ * its limit (Kubernetes does that when no `default` is set) and a small request, so the quota
+ * never rejects it for naming nothing.
+ */
+export const limitRange = (tenant: string, namespace: string, max: { readonly cpu: string; readonly memory: string }): KubeObject => ({
   apiVersion: "v1",
   kind: "LimitRange",
   metadata: { name: "tenant-limits", namespace, labels: ownedLabels(tenant, "limits") },
   spec: {
-    limits: [
-      {
-        type: "Container",
-        default: { cpu: "100m", memory: "128Mi" },
-        defaultRequest: { cpu: "50m", memory: "64Mi" }
-      }
-    ]
+    limits: [{ type: "Container", max: { ...max }, defaultRequest: { cpu: "50m", memory: "64Mi" } }]
   }
 })
 

@@ -25,6 +25,9 @@ export interface WorkloadOptions {
 
 const UID = 10001
 
+/** What the tenant agent container asks for, on top of the tenant's own size (quota must allow both). */
+export const AGENT_RESOURCES = { cpu: "100m", memory: "128Mi" } as const
+
 /** Pod Security Standards "restricted", plus a read-only root filesystem. */
 export const restrictedContainerSecurity = {
   allowPrivilegeEscalation: false,
@@ -91,7 +94,7 @@ export const deployment = (o: WorkloadOptions): KubeObject => {
               ...o.secretEnv.map((s) => ({ name: s.env, valueFrom: { secretKeyRef: { name: s.secret, key: s.key } } }))
             ],
             ports: [{ name: "agent", containerPort: o.agent.port, protocol: "TCP" }],
-            resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+            resources: { requests: { ...AGENT_RESOURCES }, limits: { ...AGENT_RESOURCES } },
             securityContext: restrictedContainerSecurity,
             volumeMounts: [
               { name: "state", mountPath: "/state" },

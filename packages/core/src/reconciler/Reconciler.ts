@@ -78,6 +78,7 @@ export class Reconciler extends Context.Service<
       const events = yield* PubSub.unbounded<ReconcileEvent>()
       const queue = yield* makeWorkQueue
       const failures = new Map<string, number>()
+      const waiting = new Map<string, number>()
       const emit = (e: ReconcileEvent) => Effect.asVoid(PubSub.publish(events, e))
 
       const now = Effect.map(Clock.currentTimeMillis, (ms) => DateTime.makeUnsafe(ms) as DateTime.Utc)
@@ -123,7 +124,15 @@ export class Reconciler extends Context.Service<
           changes: plan.changes.filter((c) => c.action !== "unchanged").length,
           phase: status.phase
         })
-        return settled
+        // Not there yet (a pod starting, a volume binding): look again soon, backing off, rather
+        // than wait for the next resync. Nothing reports readiness to us but the provider.
+        if (status.phase !== "Provisioning") {
+          waiting.delete(name)
+          return settled
+        }
+        const attempt = (waiting.get(name) ?? 0) + 1
+        waiting.set(name, attempt)
+        return { retryAfterMs: yield* backoffMs(attempt) } as Outcome
       })
 
       const backoffMs = (attempt: number) =>

@@ -1,6 +1,6 @@
 import { assert, describe, layer } from "@effect/vitest"
-import { Effect, type Layer } from "effect"
-import { RuntimeProvider } from "../provider/RuntimeProvider.ts"
+import { Effect, type Layer, Schedule } from "effect"
+import { type Observation, RuntimeProvider } from "../provider/RuntimeProvider.ts"
 import { testRuntime } from "./runtimeFixture.ts"
 
 export type ProviderScenario = "drift" | "suspend" | "retainData"
@@ -10,7 +10,12 @@ export interface ProviderConformanceOptions<R> {
    * Damages the tenant's resources behind the provider's back (delete or alter one), so the suite
    * can check that the next apply repairs it.
    */
-  readonly drift: ((tenant: string) => Effect.Effect<void, unknown, R>) | { readonly skip: string }
+  readonly drift: ((tenant: string) => Effect.Effect<void, unknown, R | RuntimeProvider>) | { readonly skip: string }
+  /**
+   * How long a tenant may take to become ready after an apply (a real cluster starts pods and
+   * binds volumes in the background). Default 60 s; readiness is polled every 50 ms.
+   */
+  readonly readyWithinMs?: number
   /** Scenarios the provider cannot take part in, each with the reason in words. */
   readonly skip?: Partial<Record<Exclude<ProviderScenario, "drift">, string>>
 }
@@ -33,6 +38,16 @@ export const providerConformance = <E, R>(
   describe(`provider conformance: ${name}`, () => {
     layer(providerLayer, { timeout: 120_000, excludeTestServices: true })((it) => {
       const skipped = (scenario: Exclude<ProviderScenario, "drift">) => options.skip?.[scenario]
+      // Polls until `check` holds for the tenant's observation, and hands that observation back.
+      const observeUntil = (tenant: string, check: (o: Observation) => boolean, what: string) =>
+        RuntimeProvider.use((p) => p.observe(tenant)).pipe(
+          Effect.repeat({ until: check, schedule: Schedule.spaced("50 millis") }),
+          Effect.timeoutOrElse({
+            duration: options.readyWithinMs ?? 60_000,
+            orElse: () => Effect.die(new Error(`tenant ${tenant}: ${what} not reached within ${options.readyWithinMs ?? 60_000} ms`))
+          })
+        )
+      const allReady = (o: Observation) => o.storage.ready && o.identity.ready && o.network.ready && o.workload.ready
 
       it.effect("declares capability levels the contract knows", () =>
         Effect.gen(function* () {
@@ -50,7 +65,7 @@ export const providerConformance = <E, R>(
           const rt = testRuntime("conf-ready")
           const first = yield* provider.apply(rt)
           assert.isTrue(first.changes.some((c) => c.action === "create"))
-          const seen = yield* provider.observe("conf-ready")
+          const seen = yield* observeUntil("conf-ready", allReady, "all capabilities ready")
           assert.isTrue(seen.exists)
           for (const cap of ["storage", "identity", "network", "workload"] as const) assert.isTrue(seen[cap].ready, `${cap} ready`)
           const second = yield* provider.apply(rt)
@@ -123,7 +138,7 @@ export const providerConformance = <E, R>(
             )
             yield* provider.apply(rt)
             assert.isTrue((yield* provider.plan(rt)).changes.every((c) => c.action === "unchanged"))
-            assert.isTrue((yield* provider.observe("conf-drift")).workload.ready)
+            yield* observeUntil("conf-drift", (o) => o.workload.ready, "workload ready after the repair")
           })
         )
       }
@@ -140,12 +155,11 @@ export const providerConformance = <E, R>(
             yield* provider.apply(rt)
             yield* provider.suspend(rt)
             yield* provider.suspend(rt)
-            const asleep = yield* provider.observe("conf-suspend")
-            assert.isFalse(asleep.workload.ready)
+            const asleep = yield* observeUntil("conf-suspend", (o) => !o.workload.ready, "workload stopped")
             assert.isTrue(asleep.storage.ready && asleep.identity.ready)
             assert.isTrue((yield* provider.plan({ ...rt, suspended: true })).changes.every((c) => c.action === "unchanged"))
             yield* provider.resume(rt)
-            assert.isTrue((yield* provider.observe("conf-suspend")).workload.ready)
+            yield* observeUntil("conf-suspend", (o) => o.workload.ready, "workload ready after resume")
           })
         )
       }
@@ -195,7 +209,7 @@ export const providerConformance = <E, R>(
             "no resource belongs to both"
           )
           yield* provider.destroy("conf-iso-a", { data: "delete" })
-          assert.isTrue((yield* provider.observe("conf-iso-b")).workload.ready, "destroying one leaves the other")
+          yield* observeUntil("conf-iso-b", (o) => o.workload.ready, "the other tenant still ready")
         })
       )
     })
