@@ -57,6 +57,34 @@ describe("k3s provider", () => {
       })
     )
 
+    it.effect("retries 429 and 500 answers and converges", () =>
+      Effect.gen(function* () {
+        const api = yield* FakeKubeApi
+        const provider = yield* RuntimeProvider
+        api.failNext(2, { status: 429, retryAfterSeconds: 0 })
+        api.failNext(1, { status: 500 })
+        const plan = yield* provider.apply(testRuntime("flaky"))
+        assert.isTrue(plan.changes.every((c) => c.action === "create"))
+        const statuses = api.requests().filter((r) => r.namespace === ns("flaky") || r.name === ns("flaky"))
+        assert.isAbove(statuses.length, plan.changes.length, "the failed requests were sent again")
+        assert.isDefined(api.get("apps/v1", "Deployment", ns("flaky"), "openclaw"))
+      })
+    )
+
+    it.effect("keeps its cache current across a watch that the server ends", () =>
+      Effect.gen(function* () {
+        const api = yield* FakeKubeApi
+        const provider = yield* RuntimeProvider
+        const rt = testRuntime("rewatched")
+        yield* provider.apply(rt)
+        api.closeWatches()
+        api.remove({ apiVersion: "v1", kind: "ConfigMap", namespace: ns("rewatched"), name: "openclaw-config" })
+        yield* eventually(Effect.map(provider.plan(rt), (p) => p.changes.some((c) => c.action === "create")))
+        yield* provider.apply(rt)
+        assert.isDefined(api.get("v1", "ConfigMap", ns("rewatched"), "openclaw-config"))
+      })
+    )
+
     it.effect("repairs a NetworkPolicy edited behind its back", () =>
       Effect.gen(function* () {
         const api = yield* FakeKubeApi
