@@ -103,7 +103,7 @@ export const renderTenant = (config: K3sConfig, rt: TenantRuntime): ReadonlyArra
         serviceAccountName: "openclaw",
         resources: { cpu: rt.spec.resources.cpu, memory: rt.spec.resources.memory },
         config: { configMap: "openclaw-config", hash: hash(openclawJson) },
-        stateClaim: "state",
+        state: { claim: "state" },
         secretEnv,
         gatewayPort: config.gatewayPort,
         agent: agent === undefined ? undefined : { configMap: "tenant-agent", file: "agent.mjs", port: agent.port },

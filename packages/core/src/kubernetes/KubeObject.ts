@@ -33,7 +33,9 @@ export const Kinds = {
   Service: { apiVersion: "v1", plural: "services", namespaced: true },
   Deployment: { apiVersion: "apps/v1", plural: "deployments", namespaced: true },
   NetworkPolicy: { apiVersion: "networking.k8s.io/v1", plural: "networkpolicies", namespaced: true },
-  Ingress: { apiVersion: "networking.k8s.io/v1", plural: "ingresses", namespaced: true }
+  Ingress: { apiVersion: "networking.k8s.io/v1", plural: "ingresses", namespaced: true },
+  HTTPRoute: { apiVersion: "gateway.networking.k8s.io/v1", plural: "httproutes", namespaced: true },
+  CiliumNetworkPolicy: { apiVersion: "cilium.io/v2", plural: "ciliumnetworkpolicies", namespaced: true }
 } as const
 export type Kind = keyof typeof Kinds
 

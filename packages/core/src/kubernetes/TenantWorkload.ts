@@ -10,7 +10,10 @@ export interface WorkloadOptions {
   readonly resources: { readonly cpu: string; readonly memory: string }
   /** The ConfigMap holding `openclaw.json`, and a hash of it so a config change rolls the pod. */
   readonly config: { readonly configMap: string; readonly hash: string }
-  readonly stateClaim: string
+  /** Where the tenant's state lives: a volume claim, or a CSI volume (a GCS bucket through GCS Fuse). */
+  readonly state: { readonly claim: string } | { readonly csi: Readonly<Record<string, unknown>> }
+  /** Extra pod annotations (GCS Fuse sidecar injection, for one). */
+  readonly podAnnotations?: Readonly<Record<string, string>> | undefined
   /** Environment variables wired from Secrets, by reference only. */
   readonly secretEnv: ReadonlyArray<{ readonly env: string; readonly secret: string; readonly key: string }>
   readonly gatewayPort: number
@@ -117,7 +120,7 @@ export const deployment = (o: WorkloadOptions): KubeObject => {
       template: {
         metadata: {
           labels: { ...ownedLabels(o.tenant, "workload"), ...workloadLabels(o.tenant) },
-          annotations: { "clawfleet.dev/config-hash": o.config.hash }
+          annotations: { ...o.podAnnotations, "clawfleet.dev/config-hash": o.config.hash }
         },
         spec: {
           serviceAccountName: o.serviceAccountName,
@@ -132,7 +135,9 @@ export const deployment = (o: WorkloadOptions): KubeObject => {
           },
           containers: [gateway, ...agent],
           volumes: [
-            { name: "state", persistentVolumeClaim: { claimName: o.stateClaim } },
+            "claim" in o.state
+              ? { name: "state", persistentVolumeClaim: { claimName: o.state.claim } }
+              : { name: "state", csi: { ...o.state.csi } },
             { name: "config", configMap: { name: o.config.configMap } },
             { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
             ...(o.agent === undefined ? [] : [{ name: "agent", configMap: { name: o.agent.configMap } }]),

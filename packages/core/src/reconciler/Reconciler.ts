@@ -181,8 +181,11 @@ export class Reconciler extends Context.Service<
       const worker = Effect.forever(
         Effect.gen(function* () {
           const name = yield* queue.take
-          const outcome = yield* reconcileClaimed(name).pipe(Effect.ensuring(queue.done(name)))
-          if (outcome.retryAfterMs !== undefined) yield* queue.addAfter(name, outcome.retryAfterMs)
+          // The retry is scheduled before the key is released, so the key is never seen as settled in between.
+          yield* reconcileClaimed(name).pipe(
+            Effect.tap((outcome) => (outcome.retryAfterMs !== undefined ? queue.addAfter(name, outcome.retryAfterMs) : Effect.void)),
+            Effect.ensuring(queue.done(name))
+          )
         })
       )
 

@@ -37,17 +37,15 @@ export const makeWorkQueue = Effect.gen(function* () {
 
   const self: WorkQueue = {
     add,
+    // Counted as pending from the moment it is asked for, not from when its fiber starts: a
+    // caller polling `size` must never see zero while a retry is on its way.
     addAfter: (key, delayMs) =>
-      Effect.asVoid(
-        Effect.forkIn(
-          Effect.sync(() => delayed++).pipe(
-            Effect.andThen(Effect.sleep(delayMs)),
-            Effect.andThen(add(key)),
-            Effect.ensuring(Effect.sync(() => delayed--))
-          ),
-          scope
+      Effect.suspend(() => {
+        delayed++
+        return Effect.asVoid(
+          Effect.forkIn(Effect.sleep(delayMs).pipe(Effect.andThen(add(key)), Effect.ensuring(Effect.sync(() => delayed--))), scope)
         )
-      ),
+      }),
     take: Effect.map(Queue.take(queue), (key) => {
       queued.delete(key)
       processing.add(key)
