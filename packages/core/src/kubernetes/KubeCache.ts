@@ -48,7 +48,9 @@ const makeKubeCache = (options: { readonly kubeConfig: KubeConfig; readonly kind
     const client = yield* KubeClient
     const byTenant = new Map<string, Map<string, KubeObject>>()
     // Deletions we saw, by key and version, so a late ADDED/MODIFIED event cannot resurrect them.
+    // Late events arrive within moments; tombstones beyond the newest 10,000 are forgotten.
     const gone = new Map<string, number>()
+    const TOMBSTONES = 10_000
     let count = 0
 
     const tenantOf = (o: KubeObject) => o.metadata.labels?.[Labels.tenant]
@@ -69,7 +71,11 @@ const makeKubeCache = (options: { readonly kubeConfig: KubeConfig; readonly kind
     const drop = (o: { readonly kind: string; readonly metadata: KubeObject["metadata"] }) => {
       const key = objectKey(o)
       const rv = Number(o.metadata.resourceVersion)
-      if (Number.isSafeInteger(rv)) gone.set(key, rv)
+      if (Number.isSafeInteger(rv)) {
+        gone.delete(key)
+        gone.set(key, rv)
+        if (gone.size > TOMBSTONES) gone.delete(gone.keys().next().value!)
+      }
       for (const [tenant, objects] of byTenant) {
         if (objects.delete(key)) {
           count--

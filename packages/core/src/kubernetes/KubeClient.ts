@@ -203,6 +203,16 @@ export const makeKubeClient = (options: KubeClientOptions) =>
     return KubeClient.of({
       fieldManager,
       apply: (object) => {
+        if (!isKind(object.kind)) {
+          return Effect.fail(
+            new ProviderError({
+              reason: "Invalid",
+              provider: options.provider,
+              resource: objectKey(object),
+              detail: `${object.kind} is not a kind clawfleet manages`
+            })
+          )
+        }
         const applyOnce = (forced: boolean) =>
           call("apply", objectKey(object), () =>
             send("PATCH", pathOf(object), { fieldManager, ...(forced ? { force: "true" } : {}) }, object)
