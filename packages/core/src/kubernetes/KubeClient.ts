@@ -1,3 +1,5 @@
+import * as http from "node:http"
+import * as https from "node:https"
 import type { KubeConfig } from "@kubernetes/client-node"
 import { Context, Effect, Layer, Random } from "effect"
 import { ProviderError, type ProviderErrorReason } from "../provider/ProviderError.ts"
@@ -115,45 +117,67 @@ export const makeKubeClient = (options: KubeClientOptions) =>
     if (server === undefined) {
       return yield* new ProviderError({ reason: "Invalid", provider: options.provider, detail: "the kubeconfig has no current cluster" })
     }
-    const http = k8s.createConfiguration().httpApi
-    // The kubeconfig builds a new connection pool each time it authenticates a request, so every
-    // call would open a connection of its own. Authenticate once a minute (exec and OIDC tokens
-    // rotate) and share the pool and headers in between.
-    let cached: { readonly at: number; readonly value: Promise<{ headers: Record<string, string>; dispatcher: unknown }> } | undefined
+    const base = new URL(server)
+    const secure = base.protocol === "https:"
+    // One keep-alive pool for every call. The kubeconfig supplies TLS material and credentials;
+    // they are refreshed once a minute, since exec and OIDC tokens rotate.
+    const agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 256 }) : new http.Agent({ keepAlive: true, maxSockets: 256 })
+    let cached: { readonly at: number; readonly value: Promise<https.RequestOptions> } | undefined
     const authentication = () => {
       if (cached === undefined || Date.now() - cached.at > 60_000) {
-        const probe = new k8s.RequestContext(server, "GET" as never)
-        cached = {
-          at: Date.now(),
-          value: options.kubeConfig.applySecurityAuthentication(probe).then(() => ({
-            headers: { ...probe.getHeaders() },
-            dispatcher: probe.getDispatcher()
-          }))
-        }
+        const opts: https.RequestOptions = {}
+        cached = { at: Date.now(), value: options.kubeConfig.applyToHTTPSOptions(opts).then(() => opts) }
       }
       return cached.value
     }
     // Bodies go out and come back as plain JSON. The typed models of client-node rename fields
     // such as `from` and `default` when they serialize, which would drop them from an apply.
     const send = async (method: "GET" | "PATCH" | "DELETE", path: string, query: Record<string, string>, body?: unknown) => {
-      const url = new URL(`${server.replace(/\/$/, "")}${path}`)
-      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v)
-      const request = new k8s.RequestContext(url.toString(), method as never)
-      request.setHeaderParam("Accept", "application/json")
-      if (body !== undefined) {
-        request.setHeaderParam("Content-Type", "application/apply-patch+yaml")
-        request.setBody(JSON.stringify(body))
-      }
       const auth = await authentication()
-      for (const [k, v] of Object.entries(auth.headers)) request.setHeaderParam(k, v)
-      if (auth.dispatcher !== undefined) request.setDispatcher(auth.dispatcher as never)
-      const response = await http.send(request).toPromise()
-      const text = await response.body.text()
-      if (response.httpStatusCode >= 300) {
-        throw new k8s.ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode}`, text, response.headers)
-      }
-      return text === "" ? undefined : (JSON.parse(text) as unknown)
+      const search = new URLSearchParams(query).toString()
+      const payload = body === undefined ? undefined : JSON.stringify(body)
+      return new Promise<unknown>((resolve, reject) => {
+        const request = (secure ? https : http).request(
+          {
+            ...auth,
+            agent,
+            method,
+            protocol: base.protocol,
+            hostname: base.hostname,
+            port: base.port,
+            path: `${base.pathname.replace(/\/$/, "")}${path}${search === "" ? "" : `?${search}`}`,
+            headers: {
+              ...(auth.headers as Record<string, string> | undefined),
+              accept: "application/json",
+              ...(payload === undefined
+                ? {}
+                : { "content-type": "application/apply-patch+yaml", "content-length": Buffer.byteLength(payload) })
+            }
+          },
+          (response) => {
+            const chunks: Array<Buffer> = []
+            response.on("data", (c: Buffer) => chunks.push(c))
+            response.on("error", reject)
+            response.on("end", () => {
+              const text = Buffer.concat(chunks).toString("utf8")
+              const status = response.statusCode ?? 0
+              if (status >= 300) {
+                const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, String(v)]))
+                return reject(new k8s.ApiException(status, `HTTP ${status}`, text, headers))
+              }
+              try {
+                resolve(text === "" ? undefined : JSON.parse(text))
+              } catch (e) {
+                reject(e)
+              }
+            })
+          }
+        )
+        request.on("error", reject)
+        request.end(payload)
+      })
     }
+    yield* Effect.addFinalizer(() => Effect.sync(() => agent.destroy()))
     const pathOf = (ref: ObjectRef) => {
       const kind = isKind(ref.kind) ? Kinds[ref.kind] : undefined
       if (kind === undefined) throw new Error(`${ref.kind} is not a kind clawfleet manages`)
