@@ -140,7 +140,8 @@ export const makeKubeClient = (options: KubeClientOptions) =>
         const request = (secure ? https : http).request(
           {
             ...auth,
-            agent,
+            // A cluster reached through a proxy keeps the kubeconfig's own (proxying) agent.
+            agent: options.kubeConfig.getCurrentCluster()?.proxyUrl ? auth.agent : agent,
             method,
             protocol: base.protocol,
             hostname: base.hostname,
