@@ -14,6 +14,15 @@ export {
   MUTATING_VERBS,
   type ObjectFilter
 } from "./testing/kubernetes/FakeKubeApi.ts"
+export {
+  FakeLlm,
+  type FakeLlmDrop,
+  type FakeLlmFailure,
+  type FakeLlmOptions,
+  type FakeLlmRequest,
+  type FakeLlmUsage,
+  type FakeLlmUsageSource
+} from "./testing/llm/FakeLlm.ts"
 export * as MemoryProvider from "./testing/MemoryProvider.ts"
 export { MemoryWorld } from "./testing/MemoryProvider.ts"
 export { type ProviderConformanceOptions, type ProviderScenario, providerConformance } from "./testing/ProviderConformance.ts"
