@@ -55,3 +55,42 @@ export {
   type SecretEnvNames
 } from "./openclaw/OpenClawConfig.ts"
 export { openClawSchemas, supportedOpenClawVersions } from "./openclaw/versions/index.ts"
+
+// Proxies: the token proxy, metering, virtual keys and the gate the proxies ask
+
+export {
+  type AddressFilter,
+  canonicalHost as canonicalEgressHost,
+  type DenyReason,
+  type EgressHandlers,
+  type EgressLookup,
+  EgressProxy,
+  type EgressProxyOptions,
+  makeAddressFilter,
+  makeEgressHandlers,
+  type ResolvedAddress
+} from "./proxy/EgressProxy.ts"
+export {
+  type ActualUsage,
+  type Admission,
+  type BudgetStanding,
+  type LedgerEntry,
+  type LedgerState,
+  Metering,
+  type MeteringLimits,
+  nextPeriodStart,
+  type PeriodUsage,
+  periodOf,
+  type RefusalReason,
+  type ReservationRequest
+} from "./proxy/Metering.ts"
+export { TenantGate, type TenantIdentity } from "./proxy/TenantGate.ts"
+export {
+  BUDGET_WARNING_HEADER,
+  type Dialect,
+  REQUEST_ID_HEADER,
+  TokenProxy,
+  type TokenProxyOptions,
+  type UpstreamConfig
+} from "./proxy/TokenProxy.ts"
+export { hashKey, type IssuedKey, VirtualKey, VirtualKeys } from "./proxy/VirtualKeys.ts"

@@ -25,6 +25,7 @@ export {
 } from "./testing/llm/FakeLlm.ts"
 export * as MemoryProvider from "./testing/MemoryProvider.ts"
 export { MemoryWorld } from "./testing/MemoryProvider.ts"
+export { type MeteringConformanceOptions, meteringConformance } from "./testing/MeteringConformance.ts"
 export { type ProviderConformanceOptions, type ProviderScenario, providerConformance } from "./testing/ProviderConformance.ts"
 export { testRuntime } from "./testing/runtimeFixture.ts"
 export { type StoreConformanceOptions, storeConformance } from "./testing/StoreConformance.ts"

@@ -30,8 +30,12 @@ export const Resources = Schema.Struct({
 
 export const Budget = Schema.Struct({
   monthlyTokens: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
-  monthlyUsd: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))
+  monthlyUsd: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** Token-proxy rate limits, shared by every proxy replica; the proxy's defaults apply when absent. */
+  requestsPerMinute: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))),
+  tokensPerMinute: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
 })
+export type Budget = typeof Budget.Type
 
 export const Channels = Schema.Struct({
   telegram: Schema.optionalKey(Schema.Struct({ botToken: SecretRef, allowFrom: Schema.optionalKey(Schema.Array(Text(256))) })),

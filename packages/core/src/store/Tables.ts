@@ -9,7 +9,8 @@ export const Tables = {
   knowledge_bases: "knowledge base",
   egress_domains: "egress domain",
   models: "model",
-  grants: "grant"
+  grants: "grant",
+  virtual_keys: "virtual key"
 } as const
 
 export type Table = keyof typeof Tables
@@ -21,7 +22,8 @@ export const Filters = {
   people: ["team", "department"],
   teams: ["department"],
   tenants: ["spec.owner"],
-  grants: ["subject.kind", "subject.id", "resource.kind"]
+  grants: ["subject.kind", "subject.id", "resource.kind"],
+  virtual_keys: ["tenant"]
 } as const satisfies Partial<Record<Table, ReadonlyArray<string>>>
 
 export type FilterPath<T extends Table> = T extends keyof typeof Filters ? (typeof Filters)[T][number] : never

@@ -1,0 +1,137 @@
+import { Clock, Context, Effect, Layer } from "effect"
+import { Catalog } from "../Catalog.ts"
+import type { Model } from "../domain/Catalog.ts"
+import type { Budget } from "../domain/Tenant.ts"
+import type { StoreError } from "../Errors.ts"
+import { type AccessIndex, coveringNames } from "../grants/AccessIndex.ts"
+import { Grants } from "../grants/Grants.ts"
+import { type AuditDraft, RecordStore } from "../store/RecordStore.ts"
+import { makeRevisionCache } from "../store/revisionCache.ts"
+import type { Table } from "../store/Tables.ts"
+import { Tenants } from "../Tenants.ts"
+import { hashKey, VirtualKeys } from "./VirtualKeys.ts"
+
+const GATE_TABLES: ReadonlyArray<Table> = [
+  "virtual_keys",
+  "tenants",
+  "people",
+  "teams",
+  "departments",
+  "grants",
+  "models",
+  "egress_domains"
+]
+
+const MAX_CACHED_IDENTITIES = 100_000
+
+interface View {
+  readonly revision: number
+  readonly index: AccessIndex
+  readonly models: ReadonlyMap<string, Model>
+  readonly egress: ReadonlySet<string>
+  readonly identities: Map<string, TenantIdentity | undefined>
+}
+
+/** Who presented a tenant token: the tenant, the person it belongs to, and its budget. */
+export interface TenantIdentity {
+  readonly tenant: string
+  readonly owner: string
+  readonly budget?: Budget | undefined
+}
+
+/**
+ * What the proxies ask of the fleet on every request or connection, kept narrow so each proxy can
+ * be tested with a gate of its own and embedded without the rest. Every answer is current: a
+ * revoked key or grant is seen by the next call.
+ */
+export class TenantGate extends Context.Service<
+  TenantGate,
+  {
+    /** The tenant a token (virtual key) belongs to; undefined when unknown, revoked, or its tenant is suspended or gone. */
+    readonly authenticate: (token: string) => Effect.Effect<TenantIdentity | undefined, StoreError>
+    /** Whether the tenant's effective access allows this host (a canonical lower-case name). */
+    readonly allowsEgress: (identity: TenantIdentity, host: string) => Effect.Effect<boolean, StoreError>
+    /** The catalog model when it exists and the tenant's owner is granted it. */
+    readonly grantedModel: (identity: TenantIdentity, name: string) => Effect.Effect<Model | undefined, StoreError>
+    /** Every catalog model the tenant's owner is granted, by name. */
+    readonly grantedModels: (identity: TenantIdentity) => Effect.Effect<ReadonlyArray<Model>, StoreError>
+    /** Appends a decision to the audit log. */
+    readonly audit: (draft: AuditDraft) => Effect.Effect<void, StoreError>
+  }
+>()("@clawfleet/core/TenantGate") {
+  /** Over the fleet's own services: virtual keys, tenants, grants and the catalog. */
+  static readonly layer = Layer.effect(
+    TenantGate,
+    Effect.gen(function* () {
+      const store = yield* RecordStore
+      const keys = yield* VirtualKeys
+      const tenants = yield* Tenants
+      const grants = yield* Grants
+      const catalog = yield* Catalog
+      const catalogNow = yield* makeRevisionCache(
+        store,
+        ["models", "egress_domains"],
+        Effect.map(Effect.all([catalog.models.all, catalog.egressDomains.all]), ([models, egress]) => ({
+          models: new Map(models.map((m) => [m.value.name as string, m.value])),
+          egress: new Set(egress.map((e) => e.value.name as string))
+        }))
+      )
+
+      // Proxies ask on every request. One revision read covers every table an answer depends on;
+      // while it stands, answers already worked out are reused, and any write to those tables
+      // (a revoked key, a suspended tenant, a changed grant) drops them all before the next answer.
+      let view: View | undefined
+      const current = Effect.gen(function* () {
+        const revision = yield* store.revision(GATE_TABLES)
+        if (view !== undefined && view.revision === revision) return view
+        const [index, cat] = yield* Effect.all([grants.snapshot, catalogNow])
+        const next: View = { revision, index, models: cat.models, egress: cat.egress, identities: new Map() }
+        view = next
+        return next
+      })
+
+      const lookup = Effect.fnUntraced(function* (hash: string, token: string) {
+        const key = yield* keys.resolve(token)
+        if (key === undefined) return undefined
+        const found = yield* tenants.find(key.tenant)
+        if (found === undefined) return undefined
+        const t = found.value
+        if (t.spec.suspended || t.deletionRequestedAt !== undefined) return undefined
+        return { tenant: t.name, owner: t.spec.owner, budget: t.spec.budget, hash } satisfies TenantIdentity & { hash: string }
+      })
+
+      return TenantGate.of({
+        authenticate: Effect.fnUntraced(function* (token: string) {
+          const v = yield* current
+          // Keyed by hash: the cache holds no usable key.
+          const hash = hashKey(token)
+          if (v.identities.has(hash)) return v.identities.get(hash)
+          const identity = yield* lookup(hash, token)
+          if (v.identities.size >= MAX_CACHED_IDENTITIES) v.identities.clear()
+          v.identities.set(hash, identity)
+          return identity
+        }),
+        allowsEgress: Effect.fnUntraced(function* (identity: TenantIdentity, host: string) {
+          const v = yield* current
+          // The catalog must offer a pattern covering the host, and the owner's grants allow it.
+          if (!coveringNames("egress", host).some((n) => v.egress.has(n))) return false
+          return v.index.check(identity.owner, "egress", host, yield* Clock.currentTimeMillis).allowed
+        }),
+        grantedModel: Effect.fnUntraced(function* (identity: TenantIdentity, name: string) {
+          const v = yield* current
+          const model = v.models.get(name)
+          if (model === undefined) return undefined
+          return v.index.check(identity.owner, "model", name, yield* Clock.currentTimeMillis).allowed ? model : undefined
+        }),
+        grantedModels: Effect.fnUntraced(function* (identity: TenantIdentity) {
+          const v = yield* current
+          const now = yield* Clock.currentTimeMillis
+          return [...v.models.values()]
+            .filter((m) => v.index.check(identity.owner, "model", m.name, now).allowed)
+            .sort((a, b) => (a.name < b.name ? -1 : 1))
+        }),
+        audit: (draft) => Effect.asVoid(store.appendAudit(draft))
+      })
+    })
+  )
+}

@@ -1,0 +1,179 @@
+import { Clock, Effect } from "effect"
+import { SqlClient } from "effect/sql"
+import type { StoreError } from "../../Errors.ts"
+import { migrate, validSchemaName } from "../../store/Migrations.ts"
+import { fromSql } from "../../store/SqlRecordStore.ts"
+import type { Admission, LedgerEntry, LedgerState, Metering, PeriodUsage, RefusalReason } from "../Metering.ts"
+import { expiryCutoff, ledgerLimitError, nextPeriodStart, periodOf, reservationError, usageError } from "./meteringRules.ts"
+
+// int8 columns arrive as bigint (binary protocol) or string (text protocol), depending on the driver.
+type Int = bigint | string | number
+const num = (value: Int | null | undefined): number => (value === null || value === undefined ? 0 : Number(value))
+
+interface ReserveRow {
+  readonly o_reason: RefusalReason | null
+  readonly o_retry_after_ms: Int | null
+  readonly o_spent_tokens: Int | null
+  readonly o_reserved_tokens: Int | null
+  readonly o_spent_micros: Int | null
+  readonly o_reserved_micros: Int | null
+}
+
+interface LedgerRow {
+  readonly request_id: string
+  readonly tenant: string
+  readonly period: string
+  readonly model: string
+  readonly state: LedgerState
+  readonly reserved_tokens: Int
+  readonly reserved_micros: Int
+  readonly input_tokens: Int
+  readonly output_tokens: Int
+  readonly micros: Int
+  readonly reserved_at: Int
+  readonly closed_at: Int | null
+  readonly note: string | null
+}
+
+const toEntry = (r: LedgerRow): LedgerEntry => ({
+  requestId: r.request_id,
+  tenant: r.tenant,
+  period: r.period,
+  model: r.model,
+  state: r.state,
+  reservedTokens: num(r.reserved_tokens),
+  reservedMicros: num(r.reserved_micros),
+  inputTokens: num(r.input_tokens),
+  outputTokens: num(r.output_tokens),
+  micros: num(r.micros),
+  reservedAt: num(r.reserved_at),
+  closedAt: r.closed_at === null ? undefined : num(r.closed_at),
+  note: r.note ?? undefined
+})
+
+/**
+ * Metering over any PostgreSQL `SqlClient`, shared by every replica. Each write is one call of a
+ * PL/pgSQL function of migration 4, so it is one statement and one round trip: the function locks
+ * the tenant's rows, checks and writes in the statement's own transaction. Time is read from the
+ * Effect `Clock` and passed in, so the database clock plays no part.
+ */
+export const makeSqlMetering = (options: { readonly schema?: string | undefined } = {}) =>
+  Effect.gen(function* () {
+    const schema = options.schema ?? "clawfleet"
+    if (!validSchemaName.test(schema)) {
+      return yield* Effect.die(new Error(`invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`))
+    }
+    const sql = yield* SqlClient.SqlClient
+    yield* migrate(schema).pipe(Effect.mapError(fromSql))
+
+    const name = (n: string) => sql.literal(`"${schema}".${n}`)
+    const budgets = name("metering_budgets")
+    const ledger = name("metering_ledger")
+    const now = Effect.map(Clock.currentTimeMillis, Math.floor)
+
+    const close = (requestId: string, state: LedgerState, input: number, output: number, micros: number, note: string | null) =>
+      Effect.flatMap(
+        now,
+        (at) =>
+          sql<{ closed: boolean }>`select ${name("metering_close")}(${requestId}::text, ${state}::text, ${input}::bigint,
+          ${output}::bigint, ${micros}::bigint, ${note}::text, ${at}::bigint) as closed`
+      ).pipe(
+        Effect.map((rows) => rows[0]?.closed === true),
+        Effect.mapError(fromSql)
+      )
+
+    const service: Metering["Service"] = {
+      reserve: (request) => {
+        const invalid = reservationError(request)
+        if (invalid) return Effect.fail(invalid)
+        const { limits } = request
+        return Effect.flatMap(
+          now,
+          (at): Effect.Effect<Admission, StoreError> =>
+            sql<ReserveRow>`select * from ${name("metering_reserve")}(
+              ${request.requestId}::text, ${request.tenant}::text, ${request.model}::text,
+              ${request.tokens}::bigint, ${request.micros}::bigint,
+              ${limits.monthlyTokens ?? null}::bigint, ${limits.monthlyMicros ?? null}::bigint,
+              ${limits.requestsPerMinute ?? null}::bigint, ${limits.tokensPerMinute ?? null}::bigint,
+              ${at}::bigint, ${periodOf(at)}::text, ${nextPeriodStart(at)}::bigint)`.pipe(
+              Effect.map(([row]): Admission => {
+                if (row === undefined) throw new Error("metering_reserve returned no row")
+                if (row.o_reason !== null) {
+                  const retry = row.o_retry_after_ms
+                  return { _tag: "Refused", reason: row.o_reason, retryAfterMs: retry === null ? undefined : num(retry) }
+                }
+                return {
+                  _tag: "Admitted",
+                  period: periodOf(at),
+                  spentTokens: num(row.o_spent_tokens),
+                  reservedTokens: num(row.o_reserved_tokens),
+                  spentMicros: num(row.o_spent_micros),
+                  reservedMicros: num(row.o_reserved_micros)
+                }
+              }),
+              Effect.mapError(fromSql)
+            )
+        )
+      },
+
+      settle: (requestId, usage) => {
+        const invalid = usageError(usage)
+        if (invalid) return Effect.fail(invalid)
+        return close(requestId, "settled", usage.inputTokens, usage.outputTokens, usage.micros, null)
+      },
+
+      release: (requestId, note) => close(requestId, "released", 0, 0, 0, note),
+
+      releaseExpired: (olderThanMs) =>
+        Effect.flatMap(now, (at) =>
+          sql<{ released: Int }>`select ${name("metering_release_expired")}(${expiryCutoff(at, olderThanMs)}::bigint,
+            ${at}::bigint) as released`.pipe(
+            Effect.map((rows) => num(rows[0]?.released)),
+            Effect.mapError(fromSql)
+          )
+        ),
+
+      usage: (tenant, period) =>
+        Effect.flatMap(now, (at) => {
+          const p = period ?? periodOf(at)
+          return sql<{
+            spent_tokens: Int | null
+            reserved_tokens: Int | null
+            spent_micros: Int | null
+            reserved_micros: Int | null
+            requests: Int
+          }>`select b.spent_tokens, b.reserved_tokens, b.spent_micros, b.reserved_micros,
+              (select count(*) from ${ledger} l where l.tenant = ${tenant} and l.period = ${p}) as requests
+            from (select 1) as one left join ${budgets} b on b.tenant = ${tenant} and b.period = ${p}`.pipe(
+            Effect.map(
+              ([row]): PeriodUsage => ({
+                tenant,
+                period: p,
+                spentTokens: num(row?.spent_tokens),
+                reservedTokens: num(row?.reserved_tokens),
+                spentMicros: num(row?.spent_micros),
+                reservedMicros: num(row?.reserved_micros),
+                requests: num(row?.requests)
+              })
+            ),
+            Effect.mapError(fromSql)
+          )
+        }),
+
+      ledger: (tenant, options) => {
+        const invalid = ledgerLimitError(options.limit)
+        if (invalid) return Effect.fail(invalid)
+        return Effect.flatMap(now, (at) => {
+          const after = options.after === undefined ? sql`` : sql`and request_id > ${options.after}`
+          return sql<LedgerRow>`select request_id, tenant, period, model, state, reserved_tokens, reserved_micros,
+              input_tokens, output_tokens, micros, reserved_at, closed_at, note
+            from ${ledger} where tenant = ${tenant} and period = ${options.period ?? periodOf(at)} ${after}
+            order by request_id limit ${options.limit}`.pipe(
+            Effect.map((rows) => rows.map(toEntry)),
+            Effect.mapError(fromSql)
+          )
+        })
+      }
+    }
+    return service
+  })
