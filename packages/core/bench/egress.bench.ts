@@ -12,15 +12,17 @@
  * runs with an in-memory gate (a map, a set and an array for the audit log) and an injected
  * resolver that answers at once: what is measured is the proxy's own work. A gate backed by a
  * database adds its authenticate, grant and audit-append round trips to every connection.
- * Both proxies are measured at each level, in alternating order, after a warm-up run.
+ * A third child runs the same proxy on the fleet's own gate (`TenantGate.layer`: virtual key,
+ * grant index, audit chain), in memory or with PG_URL on PostgreSQL, to show what the store adds.
+ * The proxies are measured at each level, in alternating order, after a warm-up run.
  */
-import { fork } from "node:child_process"
+import { execFileSync, fork } from "node:child_process"
 import * as http from "node:http"
 import * as net from "node:net"
 import { availableParallelism } from "node:os"
-import { Effect, Layer } from "effect"
-import { EgressProxy } from "../src/proxy/EgressProxy.ts"
-import { TenantGate } from "../src/proxy/TenantGate.ts"
+import { Clawfleet, EgressProxy, Fleet, Store, TenantGate, VirtualKeys, withActor } from "@clawfleet/core"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Logger, Redacted } from "effect"
 import { type Stats, stats, table } from "./measure.ts"
 
 const LEVELS: ReadonlyArray<readonly [concurrency: number, connections: number]> = [
@@ -33,9 +35,10 @@ const HOST = "echo.bench.test"
 const TOKEN = "bench-token"
 const { hrtime } = process
 
-type Kind = "egress" | "bare"
+type Kind = "egress" | "fleet" | "bare"
 type ToChild = "cpu" | "exit"
-type FromChild = { readonly port: number } | { readonly cpu: NodeJS.CpuUsage }
+type FromChild = { readonly port: number; readonly token?: string } | { readonly cpu: NodeJS.CpuUsage }
+const pgUrl = process.env.PG_URL
 
 // --- child: one proxy ----------------------------------------------------------------------------
 
@@ -89,14 +92,46 @@ const egress = (echoPort: number): Promise<number> => {
   })
 }
 
+/**
+ * The proxy on the fleet's own gate: a tenant, its key, an egress grant, and every decision
+ * appended to the audit chain, in memory or (with PG_URL) on PostgreSQL.
+ */
+const fleet = (echoPort: number): Promise<{ port: number; token: string }> => {
+  const schema = process.env.PG_SCHEMA ?? "cf_bench_egress"
+  const store =
+    pgUrl === undefined
+      ? Clawfleet.layerMemory
+      : Clawfleet.layer(Store.layerSql({ schema })).pipe(
+          Layer.provideMerge(PgClient.layer({ url: Redacted.make(pgUrl), maxConnections: 10 }))
+        )
+  const layer = EgressProxy.layer({
+    ports: [echoPort],
+    allowPrivate: ["127.0.0.1/32"],
+    lookup: async () => [{ address: "127.0.0.1", family: 4 }]
+  }).pipe(Layer.provideMerge(TenantGate.layer), Layer.provideMerge(VirtualKeys.layer), Layer.provideMerge(store))
+  return new Promise((resolve) => {
+    Effect.runFork(
+      Effect.gen(function* () {
+        const f = yield* Fleet
+        yield* f.onboardPerson({ person: { id: "bench", email: "bench@example.com", displayName: "Bench" }, tenant: { name: "bench" } })
+        yield* f.putCatalogItem("egress", { name: HOST })
+        yield* f.grant({ subject: { kind: "person", id: "bench" }, resource: { kind: "egress", name: HOST }, effect: "allow" })
+        const { key } = yield* (yield* VirtualKeys).issue("bench")
+        resolve({ port: (yield* EgressProxy).port, token: Redacted.value(key) })
+        return yield* Effect.never
+      }).pipe(withActor("bench"), Effect.provide(layer), Effect.scoped, Effect.provide(Logger.layer([])))
+    )
+  })
+}
+
 const child = async (kind: Kind, echoPort: number) => {
-  const port = kind === "bare" ? await bare() : await egress(echoPort)
+  const started = kind === "bare" ? { port: await bare() } : kind === "egress" ? { port: await egress(echoPort) } : await fleet(echoPort)
   process.on("message", (m: ToChild) => {
     if (m === "cpu") process.send!({ cpu: process.cpuUsage() } satisfies FromChild)
     else process.exit(0)
   })
   process.on("disconnect", () => process.exit(0))
-  process.send!({ port } satisfies FromChild)
+  process.send!(started satisfies FromChild)
 }
 
 // --- parent: upstream, clients, report -------------------------------------------------------------
@@ -104,19 +139,24 @@ const child = async (kind: Kind, echoPort: number) => {
 interface Proxy {
   readonly kind: Kind
   readonly port: number
+  readonly token: string
   readonly cpu: () => Promise<NodeJS.CpuUsage>
   readonly stop: () => void
 }
 
 const start = (kind: Kind, echoPort: number): Promise<Proxy> =>
   new Promise((resolve) => {
-    const proc = fork(process.argv[1]!, [kind, String(echoPort)], { execArgv: process.execArgv })
+    const proc = fork(process.argv[1]!, [kind, String(echoPort)], {
+      execArgv: process.execArgv,
+      env: { ...process.env, PG_SCHEMA: `cf_bench_egress_${process.pid}` }
+    })
     const waiting: Array<(cpu: NodeJS.CpuUsage) => void> = []
     proc.on("message", (m: FromChild) => {
       if ("port" in m)
         resolve({
           kind,
           port: m.port,
+          token: m.token ?? TOKEN,
           cpu: () =>
             new Promise((r) => {
               waiting.push(r)
@@ -158,7 +198,7 @@ const once = (proxy: Proxy, authority: string, auth: string): Promise<number> =>
 
 const run = async (proxy: Proxy, echoPort: number, concurrency: number, connections: number) => {
   const authority = proxy.kind === "bare" ? `127.0.0.1:${echoPort}` : `${HOST}:${echoPort}`
-  const auth = proxy.kind === "bare" ? "" : `Proxy-Authorization: Bearer ${TOKEN}\r\n`
+  const auth = proxy.kind === "bare" ? "" : `Proxy-Authorization: Bearer ${proxy.token}\r\n`
   const ns = new Float64Array(connections)
   let next = 0
   const worker = async () => {
@@ -188,7 +228,7 @@ const parent = async () => {
   const echoPort = await new Promise<number>((resolve) =>
     echo.listen(0, "127.0.0.1", () => resolve((echo.address() as net.AddressInfo).port))
   )
-  const proxies = [await start("egress", echoPort), await start("bare", echoPort)] as const
+  const proxies = [await start("egress", echoPort), await start("fleet", echoPort), await start("bare", echoPort)] as const
   const started = hrtime.bigint()
   const rows: Array<Array<string>> = [["concurrency", "proxy", "conns", "p50 ms", "p99 ms", "conn/s", "proxy CPU µs/conn"]]
   const summary: Array<string> = []
@@ -201,9 +241,11 @@ const parent = async () => {
       results.set(proxy.kind, await run(proxy, echoPort, concurrency, connections))
     }
     const e = results.get("egress")!
+    const f = results.get("fleet")!
     const b = results.get("bare")!
     for (const [kind, r] of [
       ["egress", e],
+      [`fleet gate (${pgUrl === undefined ? "memory" : "PostgreSQL"})`, f],
       ["bare", b]
     ] as const) {
       rows.push([
@@ -226,6 +268,15 @@ const parent = async () => {
       "",
       ratio(e.cpuPerConnUs, b.cpuPerConnUs)
     ])
+    rows.push([
+      "",
+      "fleet ratio",
+      "",
+      ratio(f.stats.p50, b.stats.p50),
+      ratio(f.stats.p99, b.stats.p99),
+      "",
+      ratio(f.cpuPerConnUs, b.cpuPerConnUs)
+    ])
     summary.push(
       `c=${concurrency} p50 ${ratio(e.stats.p50, b.stats.p50)} p99 ${ratio(e.stats.p99, b.stats.p99)} CPU ${ratio(e.cpuPerConnUs, b.cpuPerConnUs)}`
     )
@@ -237,8 +288,15 @@ const parent = async () => {
   )
   for (const proxy of proxies) proxy.stop()
   echo.close()
+  if (pgUrl !== undefined) {
+    execFileSync("psql", [
+      pgUrl,
+      "-qc",
+      `set client_min_messages = warning; drop schema if exists "cf_bench_egress_${process.pid}" cascade`
+    ])
+  }
 }
 
 const [role, echoArg] = process.argv.slice(2)
-if (role === "egress" || role === "bare") await child(role, Number(echoArg))
+if (role === "egress" || role === "fleet" || role === "bare") await child(role, Number(echoArg))
 else await parent()

@@ -341,8 +341,10 @@ const waitFor = (condition: Effect.Effect<boolean, unknown, any>) =>
 const down = Effect.fail(StoreError.unavailable("connection refused", true))
 const brokenMetering = Layer.succeed(Metering, {
   reserve: () => down,
+  reserveMany: () => down,
   settle: () => down,
   release: () => down,
+  closeMany: () => down,
   releaseExpired: () => down,
   usage: () => down,
   ledger: () => down

@@ -64,6 +64,11 @@ export interface ActualUsage {
   readonly micros: number
 }
 
+/** One reservation to close: settled at what it used, or released with a reason. */
+export type Closing =
+  | { readonly requestId: string; readonly settle: ActualUsage }
+  | { readonly requestId: string; readonly release: string }
+
 export type LedgerState = "reserved" | "settled" | "released"
 
 /** One row per admitted request: its reservation, then what it settled at or why it was released. */
@@ -109,12 +114,27 @@ export class Metering extends Context.Service<
      */
     readonly reserve: (request: ReservationRequest) => Effect.Effect<Admission, StoreError | ValidationError>
     /**
+     * Reserves for many requests in one step, each decided as `reserve` alone would decide it
+     * (requests of one tenant in the order given). Fails with a ValidationError, reserving
+     * nothing, when any request is malformed.
+     */
+    readonly reserveMany: (
+      requests: ReadonlyArray<ReservationRequest>
+    ) => Effect.Effect<ReadonlyArray<Admission>, StoreError | ValidationError>
+    /**
      * True when this call settled it; false when it was already settled, released or unknown.
      * Fails with a ValidationError when a count is not a non-negative safe integer.
      */
     readonly settle: (requestId: string, usage: ActualUsage) => Effect.Effect<boolean, StoreError | ValidationError>
     /** True when this call released it; false when it was already settled, released or unknown. */
     readonly release: (requestId: string, note: string) => Effect.Effect<boolean, StoreError>
+    /**
+     * Settles and releases many reservations in one step (the token proxy closes requests in
+     * batches under load). Each answer is what `settle` or `release` alone would have answered;
+     * of two items for one request the first decides. Fails with a ValidationError, closing
+     * nothing, when an item's usage is invalid.
+     */
+    readonly closeMany: (items: ReadonlyArray<Closing>) => Effect.Effect<ReadonlyArray<boolean>, StoreError | ValidationError>
     /**
      * Releases reservations older than `olderThanMs` (a replica that died mid-request), noting
      * `expired`. Returns how many. A negative or non-finite age is a defect.

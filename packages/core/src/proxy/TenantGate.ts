@@ -9,6 +9,7 @@ import { type AuditDraft, RecordStore } from "../store/RecordStore.ts"
 import { makeRevisionCache } from "../store/revisionCache.ts"
 import type { Table } from "../store/Tables.ts"
 import { Tenants } from "../Tenants.ts"
+import { makeBatcher } from "./internal/batcher.ts"
 import { hashKey, VirtualKeys } from "./VirtualKeys.ts"
 
 const GATE_TABLES: ReadonlyArray<Table> = [
@@ -77,12 +78,18 @@ export class TenantGate extends Context.Service<
         }))
       )
 
+      const context = yield* Effect.context<never>()
       // Proxies ask on every request. One revision read covers every table an answer depends on;
       // while it stands, answers already worked out are reused, and any write to those tables
       // (a revoked key, a suspended tenant, a changed grant) drops them all before the next answer.
+      // Reads are gathered too: callers that arrive while one read is in flight share the next,
+      // which starts after they arrived, so what they see is never older than their arrival.
+      const readRevision = makeBatcher((callers: ReadonlyArray<void>) =>
+        Effect.runPromiseExitWith(context)(Effect.map(store.revision(GATE_TABLES), (revision) => callers.map(() => revision)))
+      )
       let view: View | undefined
       const current = Effect.gen(function* () {
-        const revision = yield* store.revision(GATE_TABLES)
+        const revision = yield* Effect.flatten(Effect.promise(() => readRevision(undefined)))
         if (view !== undefined && view.revision === revision) return view
         const [index, cat] = yield* Effect.all([grants.snapshot, catalogNow])
         const next: View = { revision, index, models: cat.models, egress: cat.egress, identities: new Map() }
@@ -99,6 +106,12 @@ export class TenantGate extends Context.Service<
         if (t.spec.suspended || t.deletionRequestedAt !== undefined) return undefined
         return { tenant: t.name, owner: t.spec.owner, budget: t.spec.budget, hash } satisfies TenantIdentity & { hash: string }
       })
+
+      // A decision per connection would take the audit chain's one lock per connection; gathered,
+      // it is taken once per batch, and the caller still waits for its own event to be stored.
+      const appendBatched = makeBatcher((drafts: ReadonlyArray<AuditDraft>) =>
+        Effect.runPromiseExitWith(context)(store.appendAuditMany(drafts))
+      )
 
       return TenantGate.of({
         authenticate: Effect.fnUntraced(function* (token: string) {
@@ -130,7 +143,7 @@ export class TenantGate extends Context.Service<
             .filter((m) => v.index.check(identity.owner, "model", m.name, now).allowed)
             .sort((a, b) => (a.name < b.name ? -1 : 1))
         }),
-        audit: (draft) => Effect.asVoid(store.appendAudit(draft))
+        audit: (draft) => Effect.asVoid(Effect.flatten(Effect.promise(() => appendBatched(draft))))
       })
     })
   )

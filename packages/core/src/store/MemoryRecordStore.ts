@@ -229,6 +229,8 @@ export function makeMemoryRecordStoreWithLog() {
 
       appendAudit: (draft) => write((journal, now) => appendIn(journal, now, draft)),
 
+      appendAuditMany: (drafts) => write((journal, now) => drafts.map((draft) => appendIn(journal, now, draft))),
+
       listAudit: (afterSeq, limit) => read(() => audit.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit)),
 
       auditHead: read(() => head),

@@ -58,6 +58,11 @@ const meteringDdl = (schema: string): ReadonlyArray<string> => {
   const buckets = q(schema, "metering_buckets")
   const ledger = q(schema, "metering_ledger")
   const refill = q(schema, "metering_refill")
+  // The items of a batch, one per request id (the first one given for it).
+  const closing = `(select distinct on (e.item->>'id') e.item->>'id' as request_id, e.item->>'state' as state,
+      (e.item->>'input')::bigint as input, (e.item->>'output')::bigint as output, (e.item->>'micros')::bigint as micros,
+      e.item->>'note' as note
+    from jsonb_array_elements(p_items) with ordinality as e(item, n) order by e.item->>'id', e.n)`
   return [
     `create table ${budgets} (
       tenant text not null,
@@ -176,6 +181,31 @@ const meteringDdl = (schema: string): ReadonlyArray<string> => {
           into o_spent_tokens, o_reserved_tokens, o_spent_micros, o_reserved_micros;
       end
       $$`,
+    // Many reservations in one statement. Tenants are taken in name order, so batches lock
+    // tenants in one order and cannot deadlock; a tenant's requests keep their order.
+    `create function ${q(schema, "metering_reserve_many")}(p_items jsonb, p_now bigint, p_period text, p_next_period bigint)
+      returns table (n bigint, o_reason text, o_retry_after_ms bigint, o_spent_tokens bigint, o_reserved_tokens bigint,
+        o_spent_micros bigint, o_reserved_micros bigint)
+      language plpgsql as $$
+      declare
+        i record;
+      begin
+        for i in
+          select e.n as pos, e.item from jsonb_array_elements(p_items) with ordinality as e(item, n)
+          order by e.item->>'tenant' collate "C", e.n
+        loop
+          n := i.pos;
+          select r.o_reason, r.o_retry_after_ms, r.o_spent_tokens, r.o_reserved_tokens, r.o_spent_micros, r.o_reserved_micros
+            into o_reason, o_retry_after_ms, o_spent_tokens, o_reserved_tokens, o_spent_micros, o_reserved_micros
+            from ${q(schema, "metering_reserve")}(
+              i.item->>'requestId', i.item->>'tenant', i.item->>'model', (i.item->>'tokens')::bigint, (i.item->>'micros')::bigint,
+              (i.item->>'monthlyTokens')::bigint, (i.item->>'monthlyMicros')::bigint,
+              (i.item->>'requestsPerMinute')::bigint, (i.item->>'tokensPerMinute')::bigint,
+              p_now, p_period, p_next_period) r;
+          return next;
+        end loop;
+      end
+      $$`,
     // Settles or releases: the month the reservation was made in gets it back, and the TPM bucket
     // it debited gets back what was held minus what was used (more debt when more was used).
     `create function ${q(schema, "metering_close")}(
@@ -205,6 +235,51 @@ const meteringDdl = (schema: string): ReadonlyArray<string> => {
             note = p_note, closed_at = p_now
           where request_id = p_request_id;
         return true;
+      end
+      $$`,
+    // Many closings at once, locking in the same order as everything else: the open ledger rows
+    // by id, then their tenants' buckets, then their budgets. Per tenant the TPM corrections are
+    // summed and applied once. Returns the ids it closed.
+    `create function ${q(schema, "metering_close_many")}(p_items jsonb, p_now bigint)
+      returns setof text language plpgsql as $$
+      declare
+        ids text[];
+      begin
+        select coalesce(array_agg(request_id), '{}') into ids from (
+          select l.request_id from ${ledger} l join ${closing} c using (request_id)
+          where l.state = 'reserved' order by l.request_id for update of l) open;
+        if cardinality(ids) = 0 then
+          return;
+        end if;
+        perform 1 from ${buckets}
+          where tenant in (select tenant from ${ledger} where request_id = any(ids) and tpm_charged)
+          order by tenant for update;
+        perform 1 from ${budgets}
+          where (tenant, period) in (select tenant, period from ${ledger} where request_id = any(ids))
+          order by tenant, period for update;
+        update ${buckets} k set
+            tpm_level = least(k.tpm_capacity * 60000::double precision,
+              ${refill}(k.tpm_level, k.tpm_at, k.tpm_capacity, p_now) + s.tokens * 60000::double precision),
+            tpm_at = greatest(k.tpm_at, p_now)
+          from (select l.tenant, sum(l.reserved_tokens - c.input - c.output)::double precision as tokens
+                from ${ledger} l join ${closing} c using (request_id)
+                where l.request_id = any(ids) and l.tpm_charged group by l.tenant) s
+          where k.tenant = s.tenant and k.tpm_capacity is not null;
+        update ${budgets} b set
+            reserved_tokens = b.reserved_tokens - s.held_tokens,
+            reserved_micros = b.reserved_micros - s.held_micros,
+            spent_tokens = b.spent_tokens + s.used_tokens,
+            spent_micros = b.spent_micros + s.used_micros
+          from (select l.tenant, l.period, sum(l.reserved_tokens) as held_tokens, sum(l.reserved_micros) as held_micros,
+                  sum(c.input + c.output) as used_tokens, sum(c.micros) as used_micros
+                from ${ledger} l join ${closing} c using (request_id)
+                where l.request_id = any(ids) group by l.tenant, l.period) s
+          where b.tenant = s.tenant and b.period = s.period;
+        update ${ledger} l set state = c.state, input_tokens = c.input, output_tokens = c.output, micros = c.micros,
+            note = c.note, closed_at = p_now
+          from ${closing} c
+          where l.request_id = c.request_id and l.request_id = any(ids);
+        return query select unnest(ids);
       end
       $$`,
     // Rows another statement is closing right now are skipped: that one decides them.

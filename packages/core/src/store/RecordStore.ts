@@ -65,6 +65,11 @@ export class RecordStore extends Context.Service<
     readonly revision: (tables: ReadonlyArray<Table>) => Effect.Effect<number, StoreError>
     /** Appends an event that describes no write of its own (a decision, a sign-in). */
     readonly appendAudit: (draft: AuditDraft) => Effect.Effect<StoredAudit, StoreError>
+    /**
+     * Appends events, in order, in one transaction: a proxy auditing a decision per connection
+     * gathers them, so the chain's one lock is taken once per batch rather than per event.
+     */
+    readonly appendAuditMany: (drafts: ReadonlyArray<AuditDraft>) => Effect.Effect<ReadonlyArray<StoredAudit>, StoreError>
     readonly listAudit: (afterSeq: number, limit: number) => Effect.Effect<ReadonlyArray<StoredAudit>, StoreError>
     /**
      * Claims `key` for `holder` until `ttlMs` from now, unless another holder's claim is still

@@ -47,28 +47,41 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
     // neither deadlock nor fork the audit chain.
     const lockHead = Effect.asVoid(sql`select seq from ${head} where id = 1 for update`)
 
-    const appendIn = (draft: AuditDraft) =>
+    // Call inside `transaction`, which holds the head row: the events extend the chain in order.
+    const appendManyIn = (drafts: ReadonlyArray<AuditDraft>) =>
       Effect.gen(function* () {
         const [cur] = yield* sql<{ seq: string | number; hash: string }>`select seq, hash from ${head} where id = 1`
-        const seq = Number(cur!.seq) + 1
-        const body = {
-          seq,
-          at: new Date(yield* Clock.currentTimeMillis).toISOString(),
-          actor: draft.actor,
-          action: draft.action,
-          target: draft.target,
-          ...(draft.before !== undefined ? { before: draft.before } : {}),
-          ...(draft.after !== undefined ? { after: draft.after } : {}),
-          ...(draft.requestId !== undefined ? { requestId: draft.requestId } : {}),
-          ...(draft.decision !== undefined ? { decision: draft.decision } : {})
+        const at = new Date(yield* Clock.currentTimeMillis).toISOString()
+        let seq = Number(cur!.seq)
+        let prevHash = cur!.hash
+        const out: Array<StoredAudit> = []
+        for (const draft of drafts) {
+          seq += 1
+          const body = {
+            seq,
+            at,
+            actor: draft.actor,
+            action: draft.action,
+            target: draft.target,
+            ...(draft.before !== undefined ? { before: draft.before } : {}),
+            ...(draft.after !== undefined ? { after: draft.after } : {}),
+            ...(draft.requestId !== undefined ? { requestId: draft.requestId } : {}),
+            ...(draft.decision !== undefined ? { decision: draft.decision } : {})
+          }
+          // Hash what jsonb will hand back, not what we were given.
+          const stored = jsonClone(body) as typeof body
+          const hash = hashAuditEvent(stored, prevHash)
+          out.push({ ...stored, prevHash, hash })
+          prevHash = hash
         }
-        // Hash what jsonb will hand back, not what we were given.
-        const stored = jsonClone(body) as typeof body
-        const hash = hashAuditEvent(stored, cur!.hash)
-        yield* sql`insert into ${events} (seq, body, prev_hash, hash) values (${seq}, ${JSON.stringify(stored)}::jsonb, ${cur!.hash}, ${hash})`
-        yield* sql`update ${head} set seq = ${seq}, hash = ${hash} where id = 1`
-        return { ...stored, prevHash: cur!.hash, hash } satisfies StoredAudit
+        if (out.length === 0) return out
+        const rows = out.map(({ prevHash: prev_hash, hash, ...body }) => ({ seq: body.seq, body: JSON.stringify(body), prev_hash, hash }))
+        yield* sql`insert into ${events} ${sql.insert(rows as [(typeof rows)[number], ...typeof rows])}`
+        yield* sql`update ${head} set seq = ${seq}, hash = ${prevHash} where id = 1`
+        return out
       })
+
+    const appendIn = (draft: AuditDraft) => Effect.map(appendManyIn([draft]), (events) => events[0]!)
 
     // Values come from a sequence, which a rollback does not rewind: a revision seen inside a
     // transaction that was rolled back is never handed out again.
@@ -163,6 +176,8 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         ),
 
       appendAudit: (draft) => transaction(appendIn(draft)),
+
+      appendAuditMany: (drafts) => (drafts.length === 0 ? Effect.succeed([]) : transaction(appendManyIn(drafts))),
 
       // One statement decides: the row lock of the upsert makes concurrent claimers queue, and the
       // WHERE lets the update through only for an expired claim or the holder's own.

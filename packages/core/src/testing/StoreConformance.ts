@@ -316,6 +316,50 @@ export const storeConformance = <E, R>(
         })
       )
 
+      it.effect("appends many events in order in one step, or none", () =>
+        Effect.gen(function* () {
+          const store = yield* RecordStore
+          const audit = yield* Audit
+          const start = (yield* audit.verifyAuditChain).events
+          const drafts = Array.from({ length: 25 }, (_, i) => ({
+            actor: "tenant:ada",
+            action: i % 2 === 0 ? "egress.allow" : "egress.deny",
+            target: { kind: "egress", id: `host-${i}.example.com:443` },
+            decision: i % 2 === 0 ? "allowed" : "not-granted"
+          }))
+          const appended = yield* store.appendAuditMany(drafts)
+          assert.deepStrictEqual(
+            appended.map((e) => e.seq),
+            drafts.map((_, i) => start + i + 1)
+          )
+          for (let i = 1; i < appended.length; i++) assert.strictEqual(appended[i]!.prevHash, appended[i - 1]!.hash)
+          assert.deepStrictEqual(yield* store.appendAuditMany([]), [])
+          const listed = yield* audit.list({ afterSeq: start, limit: 100 })
+          assert.deepStrictEqual(
+            listed.map((e) => [e.action, e.target.id, e.decision]),
+            drafts.map((d) => [d.action, d.target.id, d.decision])
+          )
+          // Concurrent batches and single appends interleave as whole batches, and the chain holds.
+          yield* Effect.all(
+            [
+              store.appendAuditMany(drafts.slice(0, 10)),
+              store.appendAudit(drafts[0]!),
+              store.appendAuditMany(drafts.slice(10)),
+              store.appendAuditMany(drafts.slice(5, 15))
+            ],
+            { concurrency: "unbounded" }
+          )
+          const chain = yield* audit.verifyAuditChain
+          assert.isTrue(chain.ok)
+          assert.strictEqual(chain.events, start + 25 + 10 + 1 + 15 + 10)
+          const inTx = yield* Effect.exit(
+            store.transaction(Effect.andThen(store.appendAuditMany(drafts.slice(0, 3)), Effect.fail("rolled back")))
+          )
+          assert.isTrue(Exit.isFailure(inTx))
+          assert.strictEqual((yield* audit.verifyAuditChain).events, chain.events, "a batch in a failed transaction leaves nothing")
+        })
+      )
+
       it.effect("audits each write with actor, before and after, in one verifiable chain", () =>
         Effect.gen(function* () {
           const { departments } = yield* Directory

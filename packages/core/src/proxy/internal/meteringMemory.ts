@@ -1,7 +1,8 @@
 import { Clock, Effect } from "effect"
-import type { Admission, BudgetStanding, LedgerEntry, Metering, PeriodUsage, ReservationRequest } from "../Metering.ts"
+import type { ActualUsage, Admission, BudgetStanding, LedgerEntry, Metering, PeriodUsage, ReservationRequest } from "../Metering.ts"
 import {
   type Bucket,
+  closingsError,
   credit,
   expiryCutoff,
   ledgerLimitError,
@@ -9,6 +10,7 @@ import {
   periodOf,
   refill,
   reservationError,
+  reservationsError,
   shortfall,
   usageError
 } from "./meteringRules.ts"
@@ -154,6 +156,21 @@ export const makeMemoryMetering: Effect.Effect<Metering["Service"]> = Effect.syn
     return true
   }
 
+  const settle = (requestId: string, usage: ActualUsage, now: number): boolean => {
+    const row = ledger.get(requestId)
+    if (row?.entry.state !== "reserved") return false
+    const entry: LedgerEntry = {
+      ...row.entry,
+      state: "settled",
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      micros: usage.micros,
+      closedAt: now
+    }
+    close(row, { tokens: usage.inputTokens + usage.outputTokens, micros: usage.micros }, entry, now)
+    return true
+  }
+
   const now = Effect.map(Clock.currentTimeMillis, Math.floor)
 
   const service: Metering["Service"] = {
@@ -162,27 +179,26 @@ export const makeMemoryMetering: Effect.Effect<Metering["Service"]> = Effect.syn
       return invalid ? Effect.fail(invalid) : Effect.map(now, (at) => decide(request, at))
     },
 
+    reserveMany: (requests) => {
+      const invalid = reservationsError(requests)
+      return invalid ? Effect.fail(invalid) : Effect.map(now, (at) => requests.map((request) => decide(request, at)))
+    },
+
     settle: (requestId, usage) => {
       const invalid = usageError(usage)
       if (invalid) return Effect.fail(invalid)
-      return Effect.map(now, (at) => {
-        const row = ledger.get(requestId)
-        if (row?.entry.state !== "reserved") return false
-        const tokens = usage.inputTokens + usage.outputTokens
-        const entry: LedgerEntry = {
-          ...row.entry,
-          state: "settled",
-          inputTokens: usage.inputTokens,
-          outputTokens: usage.outputTokens,
-          micros: usage.micros,
-          closedAt: at
-        }
-        close(row, { tokens, micros: usage.micros }, entry, at)
-        return true
-      })
+      return Effect.map(now, (at) => settle(requestId, usage, at))
     },
 
     release: (requestId, note) => Effect.map(now, (at) => release(requestId, note, at)),
+
+    closeMany: (items) => {
+      const invalid = closingsError(items)
+      if (invalid) return Effect.fail(invalid)
+      return Effect.map(now, (at) =>
+        items.map((item) => ("settle" in item ? settle(item.requestId, item.settle, at) : release(item.requestId, item.release, at)))
+      )
+    },
 
     releaseExpired: (olderThanMs) =>
       Effect.map(now, (at) => {

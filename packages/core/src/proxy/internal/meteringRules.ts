@@ -1,5 +1,5 @@
 import { type FieldIssue, ValidationError } from "../../Errors.ts"
-import type { ActualUsage, ReservationRequest } from "../Metering.ts"
+import type { ActualUsage, Closing, ReservationRequest } from "../Metering.ts"
 
 // The rules both metering implementations share. The SQL functions of migration 4 spell the same
 // arithmetic in PL/pgSQL; keep the two in step.
@@ -102,6 +102,28 @@ export const usageError = (usage: ActualUsage): ValidationError | undefined => {
     ...countIssue("micros", usage.micros)
   ]
   return issues.length === 0 ? undefined : new ValidationError({ subject: "usage", issues })
+}
+
+/** The first malformed request of a batch, named by its position. */
+export const reservationsError = (requests: ReadonlyArray<ReservationRequest>): ValidationError | undefined => {
+  for (let i = 0; i < requests.length; i++) {
+    const invalid = reservationError(requests[i]!)
+    if (invalid) {
+      return new ValidationError({ subject: invalid.subject, issues: invalid.issues.map((x) => ({ ...x, path: `[${i}].${x.path}` })) })
+    }
+  }
+  return undefined
+}
+
+/** The first invalid usage among closings, named by its position. */
+export const closingsError = (items: ReadonlyArray<Closing>): ValidationError | undefined => {
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!
+    if (!("settle" in item)) continue
+    const invalid = usageError(item.settle)
+    if (invalid) return new ValidationError({ subject: "usage", issues: invalid.issues.map((x) => ({ ...x, path: `[${i}].${x.path}` })) })
+  }
+  return undefined
 }
 
 // Worded like the repositories' page limit, so callers meet one message for one mistake.

@@ -4,7 +4,16 @@ import type { StoreError } from "../../Errors.ts"
 import { migrate, validSchemaName } from "../../store/Migrations.ts"
 import { fromSql } from "../../store/SqlRecordStore.ts"
 import type { Admission, LedgerEntry, LedgerState, Metering, PeriodUsage, RefusalReason } from "../Metering.ts"
-import { expiryCutoff, ledgerLimitError, nextPeriodStart, periodOf, reservationError, usageError } from "./meteringRules.ts"
+import {
+  closingsError,
+  expiryCutoff,
+  ledgerLimitError,
+  nextPeriodStart,
+  periodOf,
+  reservationError,
+  reservationsError,
+  usageError
+} from "./meteringRules.ts"
 
 // int8 columns arrive as bigint (binary protocol) or string (text protocol), depending on the driver.
 type Int = bigint | string | number
@@ -57,6 +66,21 @@ const toEntry = (r: LedgerRow): LedgerEntry => ({
  * the tenant's rows, checks and writes in the statement's own transaction. Time is read from the
  * Effect `Clock` and passed in, so the database clock plays no part.
  */
+const admissionOf = (row: ReserveRow, at: number): Admission => {
+  if (row.o_reason !== null) {
+    const retry = row.o_retry_after_ms
+    return { _tag: "Refused", reason: row.o_reason, retryAfterMs: retry === null ? undefined : num(retry) }
+  }
+  return {
+    _tag: "Admitted",
+    period: periodOf(at),
+    spentTokens: num(row.o_spent_tokens),
+    reservedTokens: num(row.o_reserved_tokens),
+    spentMicros: num(row.o_spent_micros),
+    reservedMicros: num(row.o_reserved_micros)
+  }
+}
+
 export const makeSqlMetering = (options: { readonly schema?: string | undefined } = {}) =>
   Effect.gen(function* () {
     const schema = options.schema ?? "clawfleet"
@@ -98,21 +122,38 @@ export const makeSqlMetering = (options: { readonly schema?: string | undefined 
               ${at}::bigint, ${periodOf(at)}::text, ${nextPeriodStart(at)}::bigint)`.pipe(
               Effect.map(([row]): Admission => {
                 if (row === undefined) throw new Error("metering_reserve returned no row")
-                if (row.o_reason !== null) {
-                  const retry = row.o_retry_after_ms
-                  return { _tag: "Refused", reason: row.o_reason, retryAfterMs: retry === null ? undefined : num(retry) }
-                }
-                return {
-                  _tag: "Admitted",
-                  period: periodOf(at),
-                  spentTokens: num(row.o_spent_tokens),
-                  reservedTokens: num(row.o_reserved_tokens),
-                  spentMicros: num(row.o_spent_micros),
-                  reservedMicros: num(row.o_reserved_micros)
-                }
+                return admissionOf(row, at)
               }),
               Effect.mapError(fromSql)
             )
+        )
+      },
+
+      reserveMany: (requests) => {
+        const invalid = reservationsError(requests)
+        if (invalid) return Effect.fail(invalid)
+        if (requests.length === 0) return Effect.succeed([])
+        const items = requests.map((r) => ({
+          requestId: r.requestId,
+          tenant: r.tenant,
+          model: r.model,
+          tokens: r.tokens,
+          micros: r.micros,
+          monthlyTokens: r.limits.monthlyTokens ?? null,
+          monthlyMicros: r.limits.monthlyMicros ?? null,
+          requestsPerMinute: r.limits.requestsPerMinute ?? null,
+          tokensPerMinute: r.limits.tokensPerMinute ?? null
+        }))
+        return Effect.flatMap(now, (at) =>
+          sql<ReserveRow & { n: Int }>`select * from ${name("metering_reserve_many")}(${JSON.stringify(items)}::jsonb,
+            ${at}::bigint, ${periodOf(at)}::text, ${nextPeriodStart(at)}::bigint)`.pipe(
+            Effect.map((rows) => {
+              const out = new Array<Admission>(requests.length)
+              for (const row of rows) out[num(row.n) - 1] = admissionOf(row, at)
+              return out
+            }),
+            Effect.mapError(fromSql)
+          )
         )
       },
 
@@ -123,6 +164,34 @@ export const makeSqlMetering = (options: { readonly schema?: string | undefined 
       },
 
       release: (requestId, note) => close(requestId, "released", 0, 0, 0, note),
+
+      closeMany: (items) => {
+        const invalid = closingsError(items)
+        if (invalid) return Effect.fail(invalid)
+        if (items.length === 0) return Effect.succeed([])
+        const rows = items.map((item) =>
+          "settle" in item
+            ? {
+                id: item.requestId,
+                state: "settled",
+                input: item.settle.inputTokens,
+                output: item.settle.outputTokens,
+                micros: item.settle.micros,
+                note: null
+              }
+            : { id: item.requestId, state: "released", input: 0, output: 0, micros: 0, note: item.release }
+        )
+        return Effect.flatMap(now, (at) =>
+          sql<{ id: string }>`select ${name("metering_close_many")}(${JSON.stringify(rows)}::jsonb, ${at}::bigint) as id`.pipe(
+            Effect.map((closed) => {
+              // Only the first item for an id can have closed it.
+              const done = new Set(closed.map((r) => r.id))
+              return items.map((item) => done.delete(item.requestId))
+            }),
+            Effect.mapError(fromSql)
+          )
+        )
+      },
 
       releaseExpired: (olderThanMs) =>
         Effect.flatMap(now, (at) =>

@@ -1,6 +1,5 @@
 import type * as http from "node:http"
-import type { Exit } from "effect"
-import type { ActualUsage } from "../Metering.ts"
+import type { ActualUsage, Closing } from "../Metering.ts"
 import { REQUEST_ID_HEADER, sendFailure } from "./dialect.ts"
 import type { Route } from "./routes.ts"
 import { PASSED_REQUEST_HEADERS, PASSED_RESPONSE_HEADERS, type Upstream } from "./upstream.ts"
@@ -20,8 +19,8 @@ export interface Forwarding {
   /** What was reserved: charged in full when a reply ends without saying what it used. */
   readonly held: ActualUsage
   readonly price: (usage: TokenCounts) => number
-  readonly settle: (usage: ActualUsage) => Promise<Exit.Exit<boolean, unknown>>
-  readonly release: (note: string) => Promise<Exit.Exit<boolean, unknown>>
+  /** Hands a closing to the store; true when it was taken, false to try again. */
+  readonly close: (item: Closing) => Promise<boolean>
   readonly log: (message: string) => void
 }
 
@@ -29,10 +28,9 @@ const RETRY_DELAYS_MS = [50, 250, 1000]
 
 // Settle and release are keyed by request id and act once, so repeating one after a lost reply is
 // safe. A reservation that still cannot be closed stays held until it expires.
-const closeWith = async (attempt: () => Promise<Exit.Exit<boolean, unknown>>, log: (m: string) => void, what: string) => {
+const closeWith = async (attempt: () => Promise<boolean>, log: (m: string) => void, what: string) => {
   for (let i = 0; ; i++) {
-    const exit = await attempt()
-    if (exit._tag === "Success") return
+    if (await attempt()) return
     if (i >= RETRY_DELAYS_MS.length) return log(`could not ${what}; the reservation stays held until it expires`)
     await new Promise((resolve) => setTimeout(resolve, RETRY_DELAYS_MS[i]))
   }
@@ -74,12 +72,12 @@ export const forward = (f: Forwarding): void => {
   const settle = (usage: ActualUsage) => {
     if (closed) return
     closed = true
-    void closeWith(() => f.settle(usage), f.log, "settle")
+    void closeWith(() => f.close({ requestId, settle: usage }), f.log, "settle")
   }
   const release = (note: string) => {
     if (closed) return
     closed = true
-    void closeWith(() => f.release(note), f.log, "release")
+    void closeWith(() => f.close({ requestId, release: note }), f.log, "release")
   }
 
   // The caller may have left while the request was being metered: nothing goes upstream then.

@@ -2,7 +2,9 @@ import { randomUUID } from "node:crypto"
 import type * as http from "node:http"
 import { Cause, Effect, Exit, Option } from "effect"
 import { ValidationError } from "../../Errors.ts"
-import type { Admission, Metering, MeteringLimits, RefusalReason } from "../Metering.ts"
+import { makeBatcher } from "../internal/batcher.ts"
+import { reservationError } from "../internal/meteringRules.ts"
+import type { Admission, Closing, Metering, MeteringLimits, RefusalReason, ReservationRequest } from "../Metering.ts"
 import type { TenantGate, TenantIdentity } from "../TenantGate.ts"
 import { type Dialect, type ProxyFailure, REQUEST_ID_HEADER, sendFailure } from "./dialect.ts"
 import { forward } from "./forward.ts"
@@ -85,6 +87,11 @@ const readBody = (req: http.IncomingMessage, limit: number): Promise<Buffer | "t
 /** The request listener of the token proxy; mount it on any node:http server. */
 export const makeHandler = (services: HandlerServices, options: HandlerOptions): http.RequestListener => {
   const { gate, metering, run } = services
+  // Reservations gather while one batch is in the store: one statement per round trip under load.
+  const reserveBatch = makeBatcher((items: ReadonlyArray<ReservationRequest>) => run(metering.reserveMany(items)))
+  // Closings gather while one batch is in the store: one statement per round trip under load.
+  const closeBatch = makeBatcher((items: ReadonlyArray<Closing>) => run(metering.closeMany(items)))
+  const close = (item: Closing) => closeBatch(item).then(Exit.isSuccess)
 
   // A store failure fails the request closed; a defect is a bug and is reported as one. A request
   // the metering refuses as malformed (a model name too long to record) is the caller's to fix.
@@ -196,16 +203,18 @@ export const makeHandler = (services: HandlerServices, options: HandlerOptions):
     const inputEstimate = options.estimateInputTokens(raw.length)
     const limits: MeteringLimits = limitsOf(identity, options.defaults)
     const held = { inputTokens: inputEstimate, outputTokens: maxOutput, micros: costMicros(model, inputEstimate, maxOutput) }
-    const admission = await ask(
-      metering.reserve({
-        requestId,
-        tenant: identity.tenant,
-        model: modelName,
-        tokens: inputEstimate + maxOutput,
-        micros: held.micros,
-        limits
-      })
-    )
+    const reservation: ReservationRequest = {
+      requestId,
+      tenant: identity.tenant,
+      model: modelName,
+      tokens: inputEstimate + maxOutput,
+      micros: held.micros,
+      limits
+    }
+    // Checked here, alone: in a batch a malformed request would fail the others with it.
+    const malformed = reservationError(reservation)
+    if (malformed) return refuse(fail(400, malformed.message, null))
+    const admission = await ask(Effect.flatten(Effect.promise(() => reserveBatch(reservation))))
     if (admission === DOWN) return refuse(UNAVAILABLE)
     if (isFailure(admission)) return refuse(admission)
     if (admission._tag === "Refused") return refuse(refusal(admission))
@@ -221,8 +230,7 @@ export const makeHandler = (services: HandlerServices, options: HandlerOptions):
       warning: budgetWarning(limits, admission),
       held,
       price: (usage) => costMicros(model, usage.inputTokens, usage.outputTokens),
-      settle: (usage) => run(metering.settle(requestId, usage)),
-      release: (note) => run(metering.release(requestId, note)),
+      close,
       log: (message) => void run(Effect.logWarning(`token proxy ${requestId}: ${message}`))
     })
   }

@@ -10,7 +10,9 @@ export interface TokenCounts {
   readonly outputTokens: number
 }
 
-const count = (u: unknown) => (typeof u === "number" && Number.isFinite(u) && u >= 0 ? Math.ceil(u) : 0)
+// A count no reply can reach caps what an upstream's nonsense could do to a budget.
+const MAX_COUNT = 1e12
+const count = (u: unknown) => (typeof u === "number" && Number.isFinite(u) && u >= 0 ? Math.min(Math.ceil(u), MAX_COUNT) : 0)
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 
 /** Usage from a whole JSON reply or one streamed event, in any of the shapes the routes produce. */
