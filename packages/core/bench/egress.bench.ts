@@ -74,6 +74,8 @@ const egress = (echoPort: number): Promise<number> => {
       allowsEgress: (_identity, host) => Effect.succeed(host === HOST),
       grantedModel: () => Effect.succeed(undefined),
       grantedModels: () => Effect.succeed([]),
+      grantedTool: () => Effect.succeed(undefined),
+      grantedKnowledge: () => Effect.succeed(false),
       audit: () => Effect.sync(() => void audited++)
     })
   )

@@ -94,3 +94,17 @@ export {
   type UpstreamConfig
 } from "./proxy/TokenProxy.ts"
 export { hashKey, type IssuedKey, VirtualKey, VirtualKeys } from "./proxy/VirtualKeys.ts"
+// Identity: signing keys, short-lived tokens, pairing, API tokens
+
+export { ApiToken, ApiTokens, Scope, type VerifiedApiToken } from "./identity/ApiTokens.ts"
+export { type ActiveKey, type KeySet, SigningKey, SigningKeys, type SigningKeysOptions } from "./identity/SigningKeys.ts"
+export { TokenError, TokenErrorReason } from "./identity/TokenError.ts"
+export {
+  type IssuedToken,
+  type IssueRequest,
+  MAX_TTL_SECONDS,
+  PairingCode,
+  RevocationEpoch,
+  type TokenClaims,
+  Tokens
+} from "./identity/Tokens.ts"

@@ -46,6 +46,8 @@ const makeGate = () => {
             }),
       grantedModel: () => Effect.succeed(undefined),
       grantedModels: () => Effect.succeed([]),
+      grantedTool: () => Effect.succeed(undefined),
+      grantedKnowledge: () => Effect.succeed(false),
       audit: (draft) => (state.failing ? down : Effect.sync(() => void state.audit.push(draft)))
     })
   )

@@ -1,6 +1,6 @@
 import { Clock, Context, Effect, Layer } from "effect"
 import { Catalog } from "../Catalog.ts"
-import type { Model } from "../domain/Catalog.ts"
+import type { Model, Tool } from "../domain/Catalog.ts"
 import type { Budget } from "../domain/Tenant.ts"
 import type { StoreError } from "../Errors.ts"
 import { type AccessIndex, coveringNames } from "../grants/AccessIndex.ts"
@@ -20,7 +20,9 @@ const GATE_TABLES: ReadonlyArray<Table> = [
   "departments",
   "grants",
   "models",
-  "egress_domains"
+  "egress_domains",
+  "tools",
+  "knowledge_bases"
 ]
 
 const MAX_CACHED_IDENTITIES = 100_000
@@ -30,6 +32,8 @@ interface View {
   readonly index: AccessIndex
   readonly models: ReadonlyMap<string, Model>
   readonly egress: ReadonlySet<string>
+  readonly tools: ReadonlyMap<string, Tool>
+  readonly knowledge: ReadonlySet<string>
   readonly identities: Map<string, TenantIdentity | undefined>
 }
 
@@ -54,6 +58,10 @@ export class TenantGate extends Context.Service<
     readonly allowsEgress: (identity: TenantIdentity, host: string) => Effect.Effect<boolean, StoreError>
     /** The catalog model when it exists and the tenant's owner is granted it. */
     readonly grantedModel: (identity: TenantIdentity, name: string) => Effect.Effect<Model | undefined, StoreError>
+    /** The catalog tool (MCP server) when it exists and the tenant's owner is granted it. */
+    readonly grantedTool: (identity: TenantIdentity, name: string) => Effect.Effect<Tool | undefined, StoreError>
+    /** Whether the knowledge base exists and the tenant's owner is granted it. */
+    readonly grantedKnowledge: (identity: TenantIdentity, name: string) => Effect.Effect<boolean, StoreError>
     /** Every catalog model the tenant's owner is granted, by name. */
     readonly grantedModels: (identity: TenantIdentity) => Effect.Effect<ReadonlyArray<Model>, StoreError>
     /** Appends a decision to the audit log. */
@@ -71,11 +79,16 @@ export class TenantGate extends Context.Service<
       const catalog = yield* Catalog
       const catalogNow = yield* makeRevisionCache(
         store,
-        ["models", "egress_domains"],
-        Effect.map(Effect.all([catalog.models.all, catalog.egressDomains.all]), ([models, egress]) => ({
-          models: new Map(models.map((m) => [m.value.name as string, m.value])),
-          egress: new Set(egress.map((e) => e.value.name as string))
-        }))
+        ["models", "egress_domains", "tools", "knowledge_bases"],
+        Effect.map(
+          Effect.all([catalog.models.all, catalog.egressDomains.all, catalog.tools.all, catalog.knowledgeBases.all]),
+          ([models, egress, tools, knowledge]) => ({
+            models: new Map(models.map((m) => [m.value.name as string, m.value])),
+            egress: new Set(egress.map((e) => e.value.name as string)),
+            tools: new Map(tools.map((t) => [t.value.name as string, t.value])),
+            knowledge: new Set(knowledge.map((k) => k.value.name as string))
+          })
+        )
       )
 
       const context = yield* Effect.context<never>()
@@ -92,7 +105,7 @@ export class TenantGate extends Context.Service<
         const revision = yield* Effect.flatten(Effect.promise(() => readRevision(undefined)))
         if (view !== undefined && view.revision === revision) return view
         const [index, cat] = yield* Effect.all([grants.snapshot, catalogNow])
-        const next: View = { revision, index, models: cat.models, egress: cat.egress, identities: new Map() }
+        const next: View = { revision, index, ...cat, identities: new Map() }
         view = next
         return next
       })
@@ -135,6 +148,17 @@ export class TenantGate extends Context.Service<
           const model = v.models.get(name)
           if (model === undefined) return undefined
           return v.index.check(identity.owner, "model", name, yield* Clock.currentTimeMillis).allowed ? model : undefined
+        }),
+        grantedTool: Effect.fnUntraced(function* (identity: TenantIdentity, name: string) {
+          const v = yield* current
+          const tool = v.tools.get(name)
+          if (tool === undefined) return undefined
+          return v.index.check(identity.owner, "tool", name, yield* Clock.currentTimeMillis).allowed ? tool : undefined
+        }),
+        grantedKnowledge: Effect.fnUntraced(function* (identity: TenantIdentity, name: string) {
+          const v = yield* current
+          if (!v.knowledge.has(name)) return false
+          return v.index.check(identity.owner, "knowledge", name, yield* Clock.currentTimeMillis).allowed
         }),
         grantedModels: Effect.fnUntraced(function* (identity: TenantIdentity) {
           const v = yield* current

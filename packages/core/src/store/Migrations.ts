@@ -90,6 +90,16 @@ export const migrations: ReadonlyArray<Migration> = [
     id: 4,
     name: "metering",
     up: (sql, schema) => Effect.forEach(meteringDdl(schema), (statement) => sql.unsafe(statement), { discard: true })
+  },
+  {
+    id: 5,
+    name: "identity",
+    up: (sql, schema) =>
+      Effect.forEach(
+        ["signing_keys", "revocation_epochs", "pairing_codes", "api_tokens", "sessions"] as const,
+        (table) => recordTable(sql, schema, table),
+        { discard: true }
+      )
   }
 ]
 

@@ -10,7 +10,12 @@ export const Tables = {
   egress_domains: "egress domain",
   models: "model",
   grants: "grant",
-  virtual_keys: "virtual key"
+  virtual_keys: "virtual key",
+  signing_keys: "signing key",
+  revocation_epochs: "revocation epoch",
+  pairing_codes: "pairing code",
+  api_tokens: "API token",
+  sessions: "session"
 } as const
 
 export type Table = keyof typeof Tables
@@ -23,7 +28,9 @@ export const Filters = {
   teams: ["department"],
   tenants: ["spec.owner"],
   grants: ["subject.kind", "subject.id", "resource.kind"],
-  virtual_keys: ["tenant"]
+  virtual_keys: ["tenant"],
+  api_tokens: ["person"],
+  sessions: ["person"]
 } as const satisfies Partial<Record<Table, ReadonlyArray<string>>>
 
 export type FilterPath<T extends Table> = T extends keyof typeof Filters ? (typeof Filters)[T][number] : never
