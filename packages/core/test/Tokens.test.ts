@@ -116,7 +116,7 @@ describe("Tokens: what is accepted", () => {
         assert.strictEqual(yield* refusal(tokens.verify(Redacted.value(token), { audience: AGENT })), "accepted")
         const kid = (yield* (yield* SigningKeys).current).signer!.kid
         const row = yield* (yield* RecordStore).get("signing_keys", kid)
-        return (row?.data as { privateJwk: string }).privateJwk
+        return (row!.data as { privateJwk: string }).privateJwk
       })
       const sealed = yield* storedKey.pipe(Effect.provide(identity({ keyEncryptionKey: randomBytes(32).toString("base64") })))
       assert.match(sealed, /^sealed:/)
