@@ -1,7 +1,13 @@
 import { defineConfig } from "tsup"
 
 export default defineConfig({
-  entry: ["src/index.ts", "src/promise.ts", "src/kubernetes.ts", "src/testing.ts"],
+  entry: {
+    index: "src/index.ts",
+    promise: "src/promise.ts",
+    kubernetes: "src/kubernetes.ts",
+    testing: "src/testing.ts",
+    "agent/main": "src/agent/main.ts"
+  },
   format: ["esm"],
   target: "node22",
   platform: "node",

@@ -108,3 +108,8 @@ export {
   type TokenClaims,
   Tokens
 } from "./identity/Tokens.ts"
+
+// The tenant agent and the control-plane API it talks to
+
+export { agentAudience, makeAgentApi } from "./agent/AgentApi.ts"
+export { HEALTH_PATH, makeTenantAgent, PAIR_PATH, SESSION_COOKIE, TenantAgent, type TenantAgentOptions } from "./agent/TenantAgent.ts"

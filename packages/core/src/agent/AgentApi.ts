@@ -1,0 +1,110 @@
+import type * as http from "node:http"
+import { Clock, Context, DateTime, Effect, Exit } from "effect"
+import { SigningKeys } from "../identity/SigningKeys.ts"
+import { TokenError } from "../identity/TokenError.ts"
+import { Tokens } from "../identity/Tokens.ts"
+import { TenantGate, type TenantIdentity } from "../proxy/TenantGate.ts"
+import { Tenants } from "../Tenants.ts"
+
+/** The audience of tokens meant for a tenant's agent. */
+export const agentAudience = (tenant: string) => `clawfleet-agent:${tenant}`
+
+const MAX_BODY = 16 * 1024
+
+const json = (res: http.ServerResponse, status: number, body: unknown) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" })
+  res.end(text)
+}
+
+const readJson = (req: http.IncomingMessage): Promise<unknown> =>
+  new Promise((resolve) => {
+    let text = ""
+    req.setEncoding("utf8")
+    req.on("data", (chunk: string) => {
+      text += chunk
+      if (text.length > MAX_BODY) {
+        req.destroy()
+        resolve(undefined)
+      }
+    })
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(text))
+      } catch {
+        resolve(undefined)
+      }
+    })
+    req.on("error", () => resolve(undefined))
+  })
+
+/**
+ * What the control plane offers tenant agents, under `/agent/v1`: the JWKS, redeeming a pairing
+ * token (single use, for this tenant only), and reporting activity for idle suspend. The agent
+ * authenticates with its tenant's virtual key; a key speaks for its own tenant only.
+ */
+export const makeAgentApi: Effect.Effect<http.RequestListener, never, TenantGate | Tokens | SigningKeys | Tenants> = Effect.gen(
+  function* () {
+    const context = yield* Effect.context<TenantGate | Tokens | SigningKeys | Tenants>()
+    const run = Effect.runPromiseExitWith(context)
+    const gate = Context.get(context, TenantGate)
+    const tokens = Context.get(context, Tokens)
+    const keys = Context.get(context, SigningKeys)
+    const tenants = Context.get(context, Tenants)
+
+    const unavailable = (res: http.ServerResponse) =>
+      json(res, 503, { error: "unavailable", message: "the control plane cannot reach its store" })
+
+    const authenticate = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<TenantIdentity | undefined> => {
+      const key = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1]
+      if (key === undefined) {
+        json(res, 401, { error: "unauthenticated", message: "send the tenant's key as a Bearer token" })
+        return undefined
+      }
+      const exit = await run(gate.authenticate(key))
+      if (Exit.isFailure(exit)) {
+        unavailable(res)
+        return undefined
+      }
+      if (exit.value === undefined) json(res, 401, { error: "unauthenticated", message: "unknown or revoked key" })
+      return exit.value
+    }
+
+    return (req, res) => {
+      const path = (req.url ?? "/").split("?", 1)[0]
+      const go = async () => {
+        if (path === "/agent/v1/jwks" && req.method === "GET") {
+          const exit = await run(keys.jwks)
+          return Exit.isSuccess(exit) ? json(res, 200, exit.value) : unavailable(res)
+        }
+        if (path === "/agent/v1/pairings/redeem" && req.method === "POST") {
+          const identity = await authenticate(req, res)
+          if (identity === undefined) return
+          const body = (await readJson(req)) as { token?: unknown } | undefined
+          if (typeof body?.token !== "string") return json(res, 400, { error: "invalid", message: 'send {"token": "..."}' })
+          const exit = await run(tokens.redeemPairing(body.token, { audience: agentAudience(identity.tenant) }))
+          if (Exit.isSuccess(exit)) {
+            const claims = exit.value
+            if (claims.tenant !== identity.tenant) return json(res, 403, { error: "refused", reason: "WrongAudience" })
+            return json(res, 200, { person: claims.person, tenant: claims.tenant, expiresAt: claims.expiresAt })
+          }
+          const error = exit.cause.reasons.find((r) => r._tag === "Fail") as { error: unknown } | undefined
+          if (error?.error instanceof TokenError) return json(res, 403, { error: "refused", reason: error.error.reason })
+          return unavailable(res)
+        }
+        if (path === "/agent/v1/activity" && req.method === "POST") {
+          const identity = await authenticate(req, res)
+          if (identity === undefined) return
+          const exit = await run(
+            Effect.flatMap(Clock.currentTimeMillis, (now) => tenants.reportActivity(identity.tenant, DateTime.makeUnsafe(now)))
+          )
+          if (Exit.isFailure(exit)) return unavailable(res)
+          res.writeHead(204)
+          return res.end()
+        }
+        json(res, 404, { error: "not-found", message: `no route ${req.method} ${path}` })
+      }
+      go().catch(() => unavailable(res))
+    }
+  }
+)
