@@ -113,3 +113,12 @@ export {
 
 export { agentAudience, makeAgentApi } from "./agent/AgentApi.ts"
 export { HEALTH_PATH, makeTenantAgent, PAIR_PATH, SESSION_COOKIE, TenantAgent, type TenantAgentOptions } from "./agent/TenantAgent.ts"
+
+// Sign-in and sessions
+
+export { type BegunSignIn, type CompletedSignIn, OidcSignIn, type OidcSignInOptions } from "./identity/OidcSignIn.ts"
+export type { GroupMapping } from "./identity/oidc/claims.ts"
+export type { ProviderOptions as OidcProviderOptions } from "./identity/oidc/provider.ts"
+export { SignInError, SignInErrorReason } from "./identity/oidc/SignInError.ts"
+export { safeReturnTo, TRANSACTION_TTL_MILLIS as SIGN_IN_TRANSACTION_TTL_MILLIS } from "./identity/oidc/transaction.ts"
+export { hashSessionToken, type IssuedSession, Session, type SessionOptions, Sessions } from "./identity/Sessions.ts"
