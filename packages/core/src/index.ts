@@ -122,3 +122,17 @@ export type { ProviderOptions as OidcProviderOptions } from "./identity/oidc/pro
 export { SignInError, SignInErrorReason } from "./identity/oidc/SignInError.ts"
 export { safeReturnTo, TRANSACTION_TTL_MILLIS as SIGN_IN_TRANSACTION_TTL_MILLIS } from "./identity/oidc/transaction.ts"
 export { hashSessionToken, type IssuedSession, Session, type SessionOptions, Sessions } from "./identity/Sessions.ts"
+
+// The MCP tool broker and the secrets it injects
+
+export { ToolBroker, type ToolBrokerOptions } from "./proxy/ToolBroker.ts"
+export {
+  DEFAULT_SECRET_ENV_PREFIX,
+  isSecretError,
+  SecretError,
+  SecretErrorReason,
+  SecretNotFound,
+  Secrets,
+  SecretUnavailable,
+  secretEnvName
+} from "./secrets/Secrets.ts"

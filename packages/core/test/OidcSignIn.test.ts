@@ -1,10 +1,6 @@
-import { createServer, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
-// @ts-expect-error oidc-provider ships no type declarations
-import Provider from "oidc-provider"
 import { Audit } from "../src/Audit.ts"
 import * as Clawfleet from "../src/Clawfleet.ts"
 import { Fleet } from "../src/Fleet.ts"
@@ -12,6 +8,7 @@ import { OidcSignIn, type OidcSignInOptions } from "../src/identity/OidcSignIn.t
 import { SignInError } from "../src/identity/oidc/SignInError.ts"
 import { safeReturnTo } from "../src/identity/oidc/transaction.ts"
 import { Sessions } from "../src/identity/Sessions.ts"
+import { loginAt, type OidcTestProvider, startOidcProvider } from "./support/oidc.ts"
 
 /**
  * Sign-in against a real `oidc-provider` on 127.0.0.1, its development login and consent pages
@@ -34,98 +31,17 @@ const accounts: Record<string, Record<string, unknown>> = {
   zed: { email: "zed@example.com", email_verified: true }
 }
 
-let server: Server
+let provider: OidcTestProvider
 let issuer: string
 
 beforeAll(async () => {
-  server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  const provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: "clawfleet",
-        client_secret: "a-secret-only-the-test-knows",
-        redirect_uris: [REDIRECT_URI],
-        post_logout_redirect_uris: [AFTER_LOGOUT],
-        grant_types: ["authorization_code"],
-        response_types: ["code"]
-      }
-    ],
-    // v9 knows only S256; `required` makes PKCE mandatory for confidential clients too.
-    pkce: { required: () => true },
-    claims: { openid: ["sub"], email: ["email", "email_verified"], groups: ["groups"] },
-    features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
-    cookies: { keys: ["test-cookie-signing-key"] },
-    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
-    findAccount: (_ctx: unknown, sub: string) =>
-      accounts[sub] === undefined ? undefined : { accountId: sub, claims: () => ({ sub, ...accounts[sub] }) }
-  })
-  server.on("request", provider.callback())
+  provider = await startOidcProvider({ accounts, redirectUri: REDIRECT_URI, postLogoutRedirectUri: AFTER_LOGOUT })
+  issuer = provider.issuer
 }, 10_000)
 
-afterAll(
-  () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      // fetch keeps connections alive; close would wait for them.
-      server.closeAllConnections()
-    })
-)
+afterAll(() => provider.close())
 
-// ---- The browser ---------------------------------------------------------------------------
-
-const makeJar = () => {
-  const cookies = new Map<string, string>()
-  return {
-    header: () => [...cookies].map(([k, v]) => `${k}=${v}`).join("; "),
-    keep: (res: Response) => {
-      for (const line of res.headers.getSetCookie()) {
-        const pair = line.split(";")[0]!
-        const at = pair.indexOf("=")
-        const name = pair.slice(0, at).trim()
-        const value = pair.slice(at + 1)
-        if (value === "" || /expires=Thu, 01 Jan 1970/i.test(line)) cookies.delete(name)
-        else cookies.set(name, value)
-      }
-    }
-  }
-}
-
-/**
- * Plays the person at the provider: follows redirects, signs in as `login` and consents, and
- * returns the URL the provider finally sends the browser to on our side.
- */
-const atProvider = async (authorizationUrl: URL, login: string): Promise<URL> => {
-  const jar = makeJar()
-  let url = authorizationUrl
-  let form: URLSearchParams | undefined
-  for (let step = 0; step < 12; step++) {
-    const res = await fetch(url, {
-      redirect: "manual",
-      ...(form === undefined
-        ? { headers: { cookie: jar.header() } }
-        : { method: "POST", body: form, headers: { cookie: jar.header(), "content-type": "application/x-www-form-urlencoded" } })
-    })
-    jar.keep(res)
-    form = undefined
-    const location = res.headers.get("location")
-    if (location !== null) {
-      url = new URL(location, url)
-      if (url.href.startsWith(REDIRECT_URI)) return url
-      continue
-    }
-    const page = await res.text()
-    const prompt = /name="prompt" value="(\w+)"/.exec(page)?.[1]
-    const action = /<form[^>]*action="([^"]+)"/.exec(page)?.[1]
-    if (res.status !== 200 || prompt === undefined || action === undefined) {
-      throw new Error(`the provider answered ${res.status} at ${url.pathname}: ${page.slice(0, 400)}`)
-    }
-    url = new URL(action.replaceAll("&amp;", "&"), url)
-    form = new URLSearchParams({ prompt, login, password: "anything" })
-  }
-  throw new Error("the provider never sent the browser back")
-}
+const atProvider = (authorizationUrl: URL, login: string) => loginAt(authorizationUrl, login, REDIRECT_URI)
 
 // ---- clawfleet -----------------------------------------------------------------------------
 
