@@ -125,6 +125,7 @@ export { hashSessionToken, type IssuedSession, Session, type SessionOptions, Ses
 
 // The MCP tool broker and the secrets it injects
 
+export { PairingError, PairingErrorReason, type PairingLink, PairingLinks, type PairingRequest } from "./agent/PairingLinks.ts"
 export { ToolBroker, type ToolBrokerOptions } from "./proxy/ToolBroker.ts"
 export {
   DEFAULT_SECRET_ENV_PREFIX,
