@@ -100,6 +100,11 @@ export const migrations: ReadonlyArray<Migration> = [
         (table) => recordTable(sql, schema, table),
         { discard: true }
       )
+  },
+  {
+    id: 6,
+    name: "skill_bundles",
+    up: (sql, schema) => recordTable(sql, schema, "skill_bundles")
   }
 ]
 

@@ -15,7 +15,8 @@ export const Tables = {
   revocation_epochs: "revocation epoch",
   pairing_codes: "pairing code",
   api_tokens: "API token",
-  sessions: "session"
+  sessions: "session",
+  skill_bundles: "skill bundle"
 } as const
 
 export type Table = keyof typeof Tables
