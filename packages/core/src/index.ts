@@ -111,7 +111,15 @@ export {
 
 // The tenant agent and the control-plane API it talks to
 
-export { agentAudience, makeAgentApi } from "./agent/AgentApi.ts"
+export { type AgentApiServices, agentAudience, makeAgentApi } from "./agent/AgentApi.ts"
+export {
+  type GrantedSkill,
+  SkillSyncError,
+  SkillSyncErrorReason,
+  type SkillSyncOptions,
+  type SkillSyncReport,
+  syncSkills
+} from "./agent/SkillSync.ts"
 export { HEALTH_PATH, makeTenantAgent, PAIR_PATH, SESSION_COOKIE, TenantAgent, type TenantAgentOptions } from "./agent/TenantAgent.ts"
 
 // Sign-in and sessions
@@ -137,3 +145,20 @@ export {
   SecretUnavailable,
   secretEnvName
 } from "./secrets/Secrets.ts"
+
+// Skill bundles: what a skill grant means, byte for byte
+
+export {
+  BUNDLE_FORMAT as SKILL_BUNDLE_FORMAT,
+  bundleDigest as skillBundleDigest,
+  MARKER_FILE as SKILL_MARKER_FILE,
+  MAX_BUNDLE_BYTES as MAX_SKILL_BUNDLE_BYTES,
+  MAX_CONTENT_BYTES as MAX_SKILL_CONTENT_BYTES,
+  MAX_FILES as MAX_SKILL_FILES,
+  packBundle as packSkillBundle,
+  type SkillFile,
+  type SkillFileInput,
+  unpackBundle as unpackSkillBundle
+} from "./skills/bundle.ts"
+export { readSkillDirectory } from "./skills/directory.ts"
+export { SkillBundle, SkillBundles } from "./skills/SkillBundles.ts"

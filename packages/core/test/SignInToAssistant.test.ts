@@ -19,6 +19,7 @@ import {
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted } from "effect"
 import { WebSocket, WebSocketServer } from "ws"
+import { SkillBundles } from "../src/skills/SkillBundles.ts"
 import { CLIENT_ID, CLIENT_SECRET, loginAt, type OidcTestProvider, startOidcProvider } from "./support/oidc.ts"
 
 /**
@@ -81,7 +82,8 @@ describe("sign in, pair, talk", () => {
           scopes: ["email"],
           allowInsecureRequests: true
         }),
-        TenantGate.layer
+        TenantGate.layer,
+        SkillBundles.layer
       ).pipe(
         Layer.provideMerge(Tokens.layer({ issuer: ISSUER })),
         Layer.provideMerge(SigningKeys.layer()),

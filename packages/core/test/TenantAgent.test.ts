@@ -17,12 +17,13 @@ import { assert, describe, it } from "@effect/vitest"
 import { Clock, Context, Effect, Layer, Redacted } from "effect"
 import { TestClock } from "effect/testing"
 import { WebSocket, WebSocketServer } from "ws"
+import { SkillBundles } from "../src/skills/SkillBundles.ts"
 
 const ISSUER = "https://clawfleet.test"
 const GATEWAY_TOKEN = "gw-secret-token"
 
 /** The control plane: fleet in memory, tokens, the gate, and the agent API on loopback HTTP. */
-const controlPlane = Layer.mergeAll(Tokens.layer({ issuer: ISSUER }), TenantGate.layer).pipe(
+const controlPlane = Layer.mergeAll(Tokens.layer({ issuer: ISSUER }), TenantGate.layer, SkillBundles.layer).pipe(
   Layer.provideMerge(SigningKeys.layer()),
   Layer.provideMerge(VirtualKeys.layer),
   Layer.provideMerge(Layer.fresh(Clawfleet.layerMemory))

@@ -1,10 +1,11 @@
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
-import { Context, Effect, Layer, Redacted } from "effect"
+import { Context, Effect, Layer, Redacted, Schedule, Semaphore } from "effect"
 import { createRemoteJWKSet, jwtVerify } from "jose"
 import { agentAudience } from "./AgentApi.ts"
 import { gatewayHeaders, proxyHttp, proxyUpgrade } from "./gateway.ts"
+import { SkillSyncError, type SkillSyncReport, syncSkills } from "./SkillSync.ts"
 import { AgentSessions, cookieValue, withoutCookie } from "./sessions.ts"
 
 export interface TenantAgentOptions {
@@ -27,6 +28,10 @@ export interface TenantAgentOptions {
   readonly sessionHours?: number | undefined
   /** Activity is reported at most this often. Default 60 s. */
   readonly activityIntervalMs?: number | undefined
+  /** Where granted skills are synced to (OpenClaw's extra skills directory). No sync without it. */
+  readonly skillsDir?: string | undefined
+  /** How often skills are synced, after the first sync at start. Default 60 s. */
+  readonly skillSyncIntervalMs?: number | undefined
 }
 
 export const SESSION_COOKIE = "cf_agent"
@@ -150,9 +155,18 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
 
 export class TenantAgent extends Context.Service<
   TenantAgent,
-  { readonly url: string; readonly port: number; readonly endSessions: () => void }
+  {
+    readonly url: string
+    readonly port: number
+    readonly endSessions: () => void
+    /** Syncs skills now rather than at the next round; fails with NotConfigured without a `skillsDir`. */
+    readonly syncSkills: () => Effect.Effect<SkillSyncReport, SkillSyncError>
+  }
 >()("@clawfleet/core/TenantAgent") {
-  /** Listens on `host:port`; closing the scope closes it and every proxied connection. */
+  /**
+   * Listens on `host:port`; closing the scope closes it and every proxied connection. With a
+   * `skillsDir`, it also syncs the tenant's granted skills there, at start and then periodically.
+   */
   static layer(options: TenantAgentOptions): Layer.Layer<TenantAgent> {
     return Layer.effect(
       TenantAgent,
@@ -172,8 +186,39 @@ export class TenantAgent extends Context.Service<
             })
         )
         const port = (server.address() as AddressInfo).port
-        return TenantAgent.of({ url: `http://${options.host ?? "127.0.0.1"}:${port}`, port, endSessions: () => handlers.sessions.clear() })
+        const skillSync = yield* makeSkillSync(options)
+        return TenantAgent.of({
+          url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+          port,
+          endSessions: () => handlers.sessions.clear(),
+          syncSkills: skillSync
+        })
       })
     )
   }
 }
+
+/** The skill sync loop; one sync at a time, so a triggered sync never races a periodic one on disk. */
+const makeSkillSync = Effect.fnUntraced(function* (options: TenantAgentOptions) {
+  const skillsDir = options.skillsDir
+  if (skillsDir === undefined) {
+    return () => Effect.fail(new SkillSyncError({ reason: "NotConfigured", detail: "the agent was started without a skills directory" }))
+  }
+  const lock = yield* Semaphore.make(1)
+  const syncNow = () => lock.withPermit(syncSkills({ controlPlaneUrl: options.controlPlaneUrl, tenantKey: options.tenantKey, skillsDir }))
+  // The assistant keeps running on the skills it has: a failed round is logged and the next one retries.
+  const round = syncNow().pipe(
+    Effect.tap((report) =>
+      Effect.all([
+        report.installed.length + report.removed.length > 0
+          ? Effect.logInfo("skills synced", { installed: report.installed.map((s) => `${s.name}@${s.version}`), removed: report.removed })
+          : Effect.void,
+        Effect.forEach(report.failed, (f) => Effect.logWarning(`skill ${f.name} not synced: ${f.reason}`), { discard: true })
+      ])
+    ),
+    Effect.catch((e) => Effect.logWarning(e.message)),
+    Effect.catchDefect((d) => Effect.logError("skill sync crashed", d))
+  )
+  yield* Effect.forkScoped(Effect.repeat(round, Schedule.spaced(options.skillSyncIntervalMs ?? 60_000)))
+  return syncNow
+})

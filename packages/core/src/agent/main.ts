@@ -34,7 +34,9 @@ const agent = TenantAgent.layer({
   gateway: { url: env("OPENCLAW_GATEWAY_URL"), token: Redacted.make(env("OPENCLAW_GATEWAY_TOKEN")) },
   host: process.env.HOST ?? "0.0.0.0",
   port,
-  secureCookie: process.env.CLAWFLEET_INSECURE_COOKIE !== "1"
+  secureCookie: process.env.CLAWFLEET_INSECURE_COOKIE !== "1",
+  // Where OpenClaw loads skills from; without it the agent syncs none.
+  ...(process.env.CLAWFLEET_SKILLS_DIR ? { skillsDir: process.env.CLAWFLEET_SKILLS_DIR } : {})
 })
 
 Effect.runFork(
