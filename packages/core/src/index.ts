@@ -162,3 +162,8 @@ export {
 } from "./skills/bundle.ts"
 export { readSkillDirectory } from "./skills/directory.ts"
 export { SkillBundle, SkillBundles } from "./skills/SkillBundles.ts"
+
+// Knowledge bases, searched over full text and served as an MCP server
+
+export { type DocumentInput, Knowledge, type KnowledgeDocument, type SearchHit, type SearchRequest } from "./knowledge/Knowledge.ts"
+export { KnowledgeMcp, type KnowledgeMcpHandlerOptions, type KnowledgeMcpOptions } from "./knowledge/KnowledgeMcp.ts"

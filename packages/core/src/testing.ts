@@ -2,6 +2,8 @@
  * Test kits for clawfleet and for those who extend it. Needs `@effect/vitest` (an optional peer
  * dependency), so import it from tests only.
  */
+
+export { knowledgeConformance } from "./testing/KnowledgeConformance.ts"
 export {
   type FailureOptions,
   FakeKubeApi,

@@ -1,6 +1,7 @@
 import { Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { GENESIS_HASH } from "../internal/auditHash.ts"
+import { knowledgeDdl } from "../knowledge/internal/schema.ts"
 import { meteringDdl } from "../proxy/internal/meteringSchema.ts"
 import { Filters, type Table } from "./Tables.ts"
 
@@ -105,6 +106,11 @@ export const migrations: ReadonlyArray<Migration> = [
     id: 6,
     name: "skill_bundles",
     up: (sql, schema) => recordTable(sql, schema, "skill_bundles")
+  },
+  {
+    id: 7,
+    name: "knowledge",
+    up: (sql, schema) => Effect.forEach(knowledgeDdl(schema), (statement) => sql.unsafe(statement), { discard: true })
   }
 ]
 
