@@ -165,5 +165,12 @@ export { SkillBundle, SkillBundles } from "./skills/SkillBundles.ts"
 
 // Knowledge bases, searched over full text and served as an MCP server
 
+export {
+  type IdentityRoutesOptions,
+  type IdentityRoutesServices,
+  makeIdentityRoutes,
+  PAIRING_SCOPE,
+  SESSION_COOKIE as SIGN_IN_SESSION_COOKIE
+} from "./identity/IdentityRoutes.ts"
 export { type DocumentInput, Knowledge, type KnowledgeDocument, type SearchHit, type SearchRequest } from "./knowledge/Knowledge.ts"
 export { KnowledgeMcp, type KnowledgeMcpHandlerOptions, type KnowledgeMcpOptions } from "./knowledge/KnowledgeMcp.ts"

@@ -1,0 +1,182 @@
+import type * as http from "node:http"
+import { Cause, Context, Effect, Exit, Option, Redacted } from "effect"
+import { PairingError, PairingLinks } from "../agent/PairingLinks.ts"
+import { Directory } from "../Directory.ts"
+import type { Person } from "../domain/Directory.ts"
+import { ApiTokens } from "./ApiTokens.ts"
+import { OidcSignIn } from "./OidcSignIn.ts"
+import { SignInError } from "./oidc/SignInError.ts"
+import { Sessions } from "./Sessions.ts"
+import { SigningKeys } from "./SigningKeys.ts"
+
+export interface IdentityRoutesOptions {
+  /** Where people reach the control plane, e.g. `https://clawfleet.example.com`: state-changing requests must come from it. */
+  readonly publicOrigin: string
+  /** Default true: cookies only over HTTPS. False for a loopback development setup. */
+  readonly secureCookies?: boolean | undefined
+  /** Who administers the fleet (until the server's roles decide it). Default: nobody. */
+  readonly isAdmin?: ((person: Person) => boolean) | undefined
+}
+
+export type IdentityRoutesServices = OidcSignIn | Sessions | PairingLinks | SigningKeys | ApiTokens | Directory
+
+export const SESSION_COOKIE = "cf_session"
+const SIGN_IN_COOKIE = "cf_signin"
+/** The scope an API token needs to ask for pairing links. */
+export const PAIRING_SCOPE = "tenants:pair"
+
+const cookieOf = (req: http.IncomingMessage, name: string) => {
+  for (const part of (req.headers.cookie ?? "").split(";")) {
+    const eq = part.indexOf("=")
+    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string | Array<string>> = {}) => {
+  const text = JSON.stringify(body)
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers })
+  res.end(text)
+}
+
+const PAIRING_STATUS: Record<string, number> = { Forbidden: 403, Disabled: 403, NotReady: 503, NoEndpoint: 409, Deleting: 409 }
+const SIGN_IN_STATUS: Record<string, number> = { Unavailable: 503, ProviderError: 502, NotOnboarded: 403, Disabled: 403 }
+
+/**
+ * The identity routes of the control plane, on any node:http server: sign-in through OIDC
+ * (`GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`), the JWKS
+ * (`GET /.well-known/jwks.json`) and pairing links (`POST /tenants/{name}/pairing`, for the
+ * tenant's owner or an administrator, with a session or an API token scoped `tenants:pair`).
+ * State-changing requests must come from `publicOrigin`. Answers `undefined` for any other path,
+ * so the server can route on.
+ */
+export const makeIdentityRoutes = (
+  options: IdentityRoutesOptions
+): Effect.Effect<(req: http.IncomingMessage, res: http.ServerResponse) => boolean, never, IdentityRoutesServices> =>
+  Effect.gen(function* () {
+    const context = yield* Effect.context<IdentityRoutesServices>()
+    const run = Effect.runPromiseExitWith(context)
+    const signIn = Context.get(context, OidcSignIn)
+    const sessions = Context.get(context, Sessions)
+    const links = Context.get(context, PairingLinks)
+    const keys = Context.get(context, SigningKeys)
+    const apiTokens = Context.get(context, ApiTokens)
+    const directory = Context.get(context, Directory)
+    const origin = new URL(options.publicOrigin).origin
+    const secure = options.secureCookies ?? true
+    const attrs = (path: string, maxAge: number) =>
+      [`Path=${path}`, "HttpOnly", "SameSite=Lax", `Max-Age=${maxAge}`, ...(secure ? ["Secure"] : [])].join("; ")
+    const failureOf = <E>(exit: Exit.Exit<unknown, E>) =>
+      Exit.isFailure(exit) ? Option.getOrUndefined(Cause.findErrorOption(exit.cause)) : undefined
+
+    // A browser always sends Origin on a cross-site POST; a script with an API token sends none.
+    const sameOrigin = (req: http.IncomingMessage) => req.headers.origin === undefined || req.headers.origin === origin
+
+    /** The person behind the request and what they may do: a session cookie, or an API token. */
+    const whoIs = async (req: http.IncomingMessage): Promise<{ person: Person; scopes?: ReadonlyArray<string> } | "down" | undefined> => {
+      const bearer = /^Bearer\s+(cft_\S+)$/.exec(req.headers.authorization ?? "")?.[1]
+      if (bearer !== undefined) {
+        const exit = await run(
+          Effect.flatMap(apiTokens.verify(bearer), (t) =>
+            Effect.map(directory.people.find(t.person), (found) =>
+              found === undefined ? undefined : { person: found.value, scopes: t.scopes }
+            )
+          )
+        )
+        if (Exit.isSuccess(exit)) return exit.value
+        return failureOf(exit)?._tag === "TokenError" ? undefined : "down"
+      }
+      const cookie = cookieOf(req, SESSION_COOKIE)
+      if (cookie === undefined) return undefined
+      const exit = await run(sessions.verify(cookie))
+      if (Exit.isFailure(exit)) return "down"
+      return exit.value === undefined ? undefined : { person: exit.value }
+    }
+    const login = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const returnTo = new URL(req.url ?? "/", origin).searchParams.get("returnTo") ?? "/"
+      const exit = await run(signIn.begin({ returnTo }))
+      if (Exit.isFailure(exit)) return json(res, 503, { error: "unavailable", message: "sign-in is not available right now" })
+      res.writeHead(302, {
+        location: exit.value.authorizationUrl.href,
+        "set-cookie": `${SIGN_IN_COOKIE}=${exit.value.transaction}; ${attrs("/auth", exit.value.maxAgeSeconds)}`,
+        "cache-control": "no-store"
+      })
+      res.end()
+    }
+
+    const callback = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const transaction = cookieOf(req, SIGN_IN_COOKIE)
+      const clear = `${SIGN_IN_COOKIE}=; ${attrs("/auth", 0)}`
+      if (transaction === undefined) return json(res, 400, { error: "sign-in", reason: "InvalidTransaction" }, { "set-cookie": clear })
+      const exit = await run(signIn.complete({ callbackUrl: req.url ?? "/", transaction }))
+      if (Exit.isSuccess(exit)) {
+        const session = `${SESSION_COOKIE}=${Redacted.value(exit.value.session)}; ${attrs("/", 12 * 3600)}`
+        res.writeHead(303, { location: exit.value.returnTo, "set-cookie": [clear, session], "cache-control": "no-store" })
+        return res.end()
+      }
+      const error = failureOf(exit)
+      if (error instanceof SignInError) {
+        return json(res, SIGN_IN_STATUS[error.reason] ?? 400, { error: "sign-in", reason: error.reason }, { "set-cookie": clear })
+      }
+      json(res, 503, { error: "unavailable" }, { "set-cookie": clear })
+    }
+
+    const logout = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const cookie = cookieOf(req, SESSION_COOKIE)
+      const clear = `${SESSION_COOKIE}=; ${attrs("/", 0)}`
+      if (cookie === undefined) return json(res, 200, {}, { "set-cookie": clear })
+      const exit = await run(signIn.logout(cookie))
+      if (Exit.isFailure(exit)) return json(res, 503, { error: "unavailable" })
+      json(res, 200, exit.value === undefined ? {} : { endSessionUrl: exit.value.href }, { "set-cookie": clear })
+    }
+
+    const pairing = async (req: http.IncomingMessage, res: http.ServerResponse, tenant: string) => {
+      const who = await whoIs(req)
+      if (who === "down") return json(res, 503, { error: "unavailable" }, { "retry-after": "1" })
+      if (who === undefined) return json(res, 401, { error: "unauthenticated", message: "sign in, or send an API token" })
+      if (who.scopes !== undefined && !who.scopes.includes(PAIRING_SCOPE)) {
+        return json(res, 403, { error: "forbidden", message: `the API token lacks the scope ${PAIRING_SCOPE}` })
+      }
+      const admin = options.isAdmin?.(who.person) ?? false
+      const exit = await run(links.create({ tenant, requester: { person: who.person.id, admin } }))
+      if (Exit.isSuccess(exit))
+        return json(res, 200, { url: Redacted.value(exit.value.url), expiresAt: new Date(exit.value.expiresAt).toISOString() })
+      const error = failureOf(exit)
+      if (error instanceof PairingError) {
+        return json(
+          res,
+          PAIRING_STATUS[error.reason] ?? 400,
+          { error: "pairing", reason: error.reason, message: error.detail },
+          error.reason === "NotReady" ? { "retry-after": "5" } : {}
+        )
+      }
+      if ((error as { reason?: { _tag?: string } } | undefined)?.reason?._tag === "NotFound") {
+        return json(res, 404, { error: "not-found", message: `no tenant "${tenant}"` })
+      }
+      json(res, 503, { error: "unavailable" }, { "retry-after": "1" })
+    }
+
+    return (req, res) => {
+      const path = (req.url ?? "/").split("?", 1)[0] ?? "/"
+      const fail = () => json(res, 500, { error: "internal" })
+      if (req.method === "POST" && !sameOrigin(req) && (path === "/auth/logout" || path.startsWith("/tenants/"))) {
+        json(res, 403, { error: "forbidden", message: "cross-origin request refused" })
+        return true
+      }
+      const pair = /^\/tenants\/([a-z0-9][a-z0-9-]{0,62})\/pairing$/.exec(path)
+      if (req.method === "GET" && path === "/auth/login") login(req, res).catch(fail)
+      else if (req.method === "GET" && path === "/auth/callback") callback(req, res).catch(fail)
+      else if (req.method === "POST" && path === "/auth/logout") logout(req, res).catch(fail)
+      else if (req.method === "GET" && path === "/.well-known/jwks.json") {
+        run(keys.jwks)
+          .then((exit) =>
+            Exit.isSuccess(exit)
+              ? json(res, 200, exit.value, { "cache-control": "public, max-age=60" })
+              : json(res, 503, { error: "unavailable" })
+          )
+          .catch(fail)
+      } else if (req.method === "POST" && pair !== null) pairing(req, res, pair[1]!).catch(fail)
+      else return false
+      return true
+    }
+  })

@@ -1,0 +1,141 @@
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import {
+  ApiTokens,
+  Clawfleet,
+  Fleet,
+  makeIdentityRoutes,
+  OidcSignIn,
+  PairingLinks,
+  SigningKeys,
+  TenantStatus,
+  Tenants,
+  Tokens,
+  withActor
+} from "@clawfleet/core"
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Context, Effect, Layer, Redacted } from "effect"
+import { CLIENT_ID, CLIENT_SECRET, loginAt, type OidcTestProvider, startOidcProvider } from "./support/oidc.ts"
+
+// The control plane's own server, listening before the provider is configured with its callback.
+let handler: http.RequestListener = (_req, res) => res.writeHead(503).end()
+const server = http.createServer((req, res) => handler(req, res))
+let origin: string
+let oidc: OidcTestProvider
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  oidc = await startOidcProvider({
+    accounts: { ada: { email: "ada@example.com", email_verified: true }, bob: { email: "bob@example.com", email_verified: true } },
+    redirectUri: `${origin}/auth/callback`,
+    postLogoutRedirectUri: `${origin}/`
+  })
+}, 10_000)
+afterAll(async () => {
+  await oidc.close()
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+})
+
+const send = (path: string, init: { method?: string; cookie?: string; origin?: string; bearer?: string } = {}) =>
+  Effect.promise(async () => {
+    const headers: Record<string, string> = {}
+    if (init.cookie !== undefined) headers.cookie = init.cookie
+    if (init.origin !== undefined) headers.origin = init.origin
+    if (init.bearer !== undefined) headers.authorization = `Bearer ${init.bearer}`
+    const res = await fetch(`${origin}${path}`, { method: init.method ?? "GET", headers, redirect: "manual" })
+    const text = await res.text()
+    return {
+      status: res.status,
+      location: res.headers.get("location"),
+      cookies: res.headers.getSetCookie(),
+      json: text === "" ? undefined : JSON.parse(text)
+    }
+  })
+
+const cookieNamed = (cookies: ReadonlyArray<string>, name: string) =>
+  cookies.map((c) => c.split(";")[0]!).find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1)
+
+describe("identity routes", () => {
+  it.live("sign in over HTTP, then ask for a pairing link with the session or a scoped API token; logout ends it", () =>
+    Effect.gen(function* () {
+      const layer = Layer.mergeAll(
+        OidcSignIn.layer({
+          issuer: oidc.issuer,
+          clientId: CLIENT_ID,
+          clientSecret: Redacted.make(CLIENT_SECRET),
+          redirectUri: `${origin}/auth/callback`,
+          scopes: ["email"],
+          allowInsecureRequests: true
+        }),
+        PairingLinks.layer,
+        ApiTokens.layer
+      ).pipe(
+        Layer.provideMerge(Tokens.layer({ issuer: origin })),
+        Layer.provideMerge(SigningKeys.layer()),
+        Layer.provideMerge(Layer.fresh(Clawfleet.layerMemory))
+      )
+      const ctx = yield* Layer.build(layer)
+      const cp = <A, E>(e: Effect.Effect<A, E, any>) => e.pipe(Effect.provide(ctx), withActor("admin@example.com")) as Effect.Effect<A, E>
+      const fleet = Context.get(ctx, Fleet)
+      const tenants = Context.get(ctx, Tenants)
+      for (const id of ["ada", "bob"]) {
+        yield* cp(fleet.onboardPerson({ person: { id, email: `${id}@example.com`, displayName: id }, tenant: { name: id } }))
+        const t = yield* cp(tenants.get(id))
+        yield* cp(
+          tenants.writeStatus(
+            id,
+            t.version,
+            new TenantStatus({ phase: "Ready", conditions: [], observedGeneration: 1, endpoint: `https://${id}.assistants.test` })
+          )
+        )
+      }
+      const routes = yield* cp(makeIdentityRoutes({ publicOrigin: origin, secureCookies: false }))
+      handler = (req, res) => {
+        if (!routes(req, res)) res.writeHead(404).end()
+      }
+
+      // Sign in: /auth/login → provider → /auth/callback → session cookie.
+      const begun = yield* send("/auth/login?returnTo=/tenants/ada")
+      assert.strictEqual(begun.status, 302)
+      const transaction = cookieNamed(begun.cookies, "cf_signin")!
+      assert.match(begun.cookies[0]!, /HttpOnly; SameSite=Lax/)
+      const callback = yield* Effect.promise(() => loginAt(new URL(begun.location!), "ada", `${origin}/auth/callback`))
+      const done = yield* send(`${callback.pathname}${callback.search}`, { cookie: transaction })
+      assert.strictEqual(done.status, 303)
+      assert.strictEqual(done.location, "/tenants/ada")
+      const session = cookieNamed(done.cookies, "cf_session")!
+      assert.isDefined(session)
+      // The transaction is used up.
+      assert.strictEqual((yield* send(`${callback.pathname}${callback.search}`, { cookie: transaction })).status, 400)
+
+      // Pairing links: the owner gets one; others, strangers and cross-origin requests do not.
+      const link = yield* send("/tenants/ada/pairing", { method: "POST", cookie: session, origin })
+      assert.strictEqual(link.status, 200)
+      assert.match(link.json.url, /^https:\/\/ada\.assistants\.test\/clawfleet\/pair\?token=ey/)
+      assert.strictEqual((yield* send("/tenants/bob/pairing", { method: "POST", cookie: session, origin })).json.reason, "Forbidden")
+      assert.strictEqual(
+        (yield* send("/tenants/ada/pairing", { method: "POST", cookie: session, origin: "https://evil.test" })).status,
+        403
+      )
+      assert.strictEqual((yield* send("/tenants/ada/pairing", { method: "POST" })).status, 401)
+      assert.strictEqual((yield* send("/tenants/nobody/pairing", { method: "POST", cookie: session, origin })).status, 404)
+
+      // Scripts: an API token with the pairing scope works, one without it does not.
+      const api = Context.get(ctx, ApiTokens)
+      const scoped = Redacted.value((yield* cp(api.create({ person: "ada", scopes: ["tenants:pair"], expiresInDays: 1 }))).token)
+      const unscoped = Redacted.value((yield* cp(api.create({ person: "ada", scopes: ["tenants:read"], expiresInDays: 1 }))).token)
+      assert.strictEqual((yield* send("/tenants/ada/pairing", { method: "POST", bearer: scoped })).status, 200)
+      assert.strictEqual((yield* send("/tenants/ada/pairing", { method: "POST", bearer: unscoped })).status, 403)
+
+      const jwks = yield* send("/.well-known/jwks.json")
+      assert.strictEqual(jwks.json.keys[0].crv, "Ed25519")
+
+      // Logout ends the session.
+      const out = yield* send("/auth/logout", { method: "POST", cookie: session, origin })
+      assert.strictEqual(out.status, 200)
+      assert.strictEqual((yield* send("/tenants/ada/pairing", { method: "POST", cookie: session, origin })).status, 401)
+    }).pipe(Effect.scoped)
+  )
+})
