@@ -174,3 +174,10 @@ export {
 } from "./identity/IdentityRoutes.ts"
 export { type DocumentInput, Knowledge, type KnowledgeDocument, type SearchHit, type SearchRequest } from "./knowledge/Knowledge.ts"
 export { KnowledgeMcp, type KnowledgeMcpHandlerOptions, type KnowledgeMcpOptions } from "./knowledge/KnowledgeMcp.ts"
+export {
+  PersonCredential,
+  type PersonCredentialInfo,
+  type PersonCredentialInput,
+  PersonCredentials,
+  type PersonCredentialsOptions
+} from "./secrets/PersonCredentials.ts"

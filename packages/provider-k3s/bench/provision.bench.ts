@@ -21,16 +21,17 @@ const child = fork(fileURLToPath(new URL("./fake-server.ts", import.meta.url)), 
   env: { ...process.env, FAKE_LATENCY_MS: String(LATENCY_MS) },
   execArgv: ["--conditions=@clawfleet/source"]
 })
-const ask = <A>(message: string) => new Promise<A>((resolve) => child.once("message", (m) => resolve(m as A)))
-const { url } = await ask<{ url: string }>("")
+/** The child's next message. */
+const next = <A>() => new Promise<A>((resolve) => child.once("message", (m) => resolve(m as A)))
+const { url } = await next<{ url: string }>()
 type Stats = { cpuMs: number; byVerb: Record<string, number>; total: number; writes: number; objects: number }
 const stats = () => {
-  const p = ask<Stats>("")
+  const p = next<Stats>()
   child.send("stats")
   return p
 }
 const reset = () => {
-  const p = ask<unknown>("")
+  const p = next<unknown>()
   child.send("reset")
   return p
 }

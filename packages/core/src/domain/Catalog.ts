@@ -1,4 +1,4 @@
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 import { DisplayName, DnsLabel, DomainPattern, HttpUrl, SecretRef, Sha256Digest, Text } from "./Names.ts"
 
 /** A skill bundle (SKILL.md and files), pinned by digest so a grant means exactly these bytes. */
@@ -9,13 +9,36 @@ export class Skill extends Schema.Class<Skill>("@clawfleet/core/Skill")({
   description: Schema.optionalKey(Text(2000))
 }) {}
 
+export const CredentialMode = Schema.Literals(["shared", "per-person"])
+export type CredentialMode = typeof CredentialMode.Type
+
 /** An MCP server. Its credential stays with the tool broker and never reaches a tenant. */
-export class Tool extends Schema.Class<Tool>("@clawfleet/core/Tool")({
-  name: DnsLabel,
-  url: HttpUrl,
-  credential: Schema.optionalKey(SecretRef),
-  description: Schema.optionalKey(Text(2000))
-}) {}
+export class Tool extends Schema.Class<Tool>("@clawfleet/core/Tool")(
+  Schema.Struct({
+    name: DnsLabel,
+    url: HttpUrl,
+    /**
+     * "shared": every call carries `credential`, one for all. "per-person": the tool acts as the
+     * person, so a call carries the token its assistant's owner connected (`PersonCredentials`).
+     */
+    credentialMode: CredentialMode.pipe(
+      Schema.withDecodingDefaultKey(Effect.succeed("shared" as const)),
+      Schema.withConstructorDefault(Effect.succeed("shared" as const))
+    ),
+    credential: Schema.optionalKey(SecretRef),
+    description: Schema.optionalKey(Text(2000))
+  }).check(
+    // Two credentials would leave it to the broker to guess which one a call is meant to act as.
+    Schema.makeFilter(
+      (t: { readonly credentialMode: CredentialMode; readonly credential?: SecretRef }) =>
+        t.credentialMode === "shared" ||
+        t.credential === undefined || {
+          path: ["credential"],
+          issue: "must be absent for a per-person tool: each person's own token is sent"
+        }
+    )
+  )
+) {}
 
 export class KnowledgeBase extends Schema.Class<KnowledgeBase>("@clawfleet/core/KnowledgeBase")({
   name: DnsLabel,

@@ -2,6 +2,7 @@ import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Context, Effect, Layer, Option } from "effect"
 import { Catalog } from "../Catalog.ts"
+import { PersonCredentials } from "../secrets/PersonCredentials.ts"
 import { Secrets } from "../secrets/Secrets.ts"
 import { makeDecide } from "./broker/decide.ts"
 import { makeHandler } from "./broker/handler.ts"
@@ -37,9 +38,13 @@ const build = (options: ToolBrokerOptions, upstreams: Upstreams) =>
     // The gate answers "granted or not" only; the catalog, when the fleet's is at hand, tells an
     // unknown tool from one that is not granted. Without it both are refused as not granted.
     const catalog = yield* Effect.serviceOption(Catalog)
+    // Optional so a fleet without per-person tools needs no key-encryption key; without it a
+    // per-person tool is refused, never called bare.
+    const personCredentials = yield* Effect.serviceOption(PersonCredentials)
     const decide = makeDecide({
       gate: Context.get(context, TenantGate),
       secrets: Context.get(context, Secrets),
+      personCredentials: Option.getOrUndefined(personCredentials),
       toolExists: Option.match(catalog, {
         onNone: () => () => Effect.succeed(true),
         onSome: (c) => (name: string) => Effect.map(c.tools.find(name), (found) => found !== undefined)
@@ -60,7 +65,8 @@ const build = (options: ToolBrokerOptions, upstreams: Upstreams) =>
  * Streamable HTTP transport (POST, GET and DELETE, JSON or SSE) and is relayed as it streams to
  * the catalog tool's URL. Every request is authenticated by the tenant's virtual key and checked
  * against the owner's grants, so a revoked grant refuses the next call even inside an open MCP
- * session; the tool's own credential is resolved through `Secrets` and added server-side, and no
+ * session; the tool's own credential is resolved through `Secrets` (or, for a per-person tool, the
+ * owner's own token through `PersonCredentials`, when provided) and added server-side, and no
  * answer a tenant gets carries it.
  */
 export class ToolBroker extends Context.Service<

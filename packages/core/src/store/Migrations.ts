@@ -111,6 +111,11 @@ export const migrations: ReadonlyArray<Migration> = [
     id: 7,
     name: "knowledge",
     up: (sql, schema) => Effect.forEach(knowledgeDdl(schema), (statement) => sql.unsafe(statement), { discard: true })
+  },
+  {
+    id: 8,
+    name: "person_credentials",
+    up: (sql, schema) => recordTable(sql, schema, "person_credentials")
   }
 ]
 

@@ -16,7 +16,8 @@ export const Tables = {
   pairing_codes: "pairing code",
   api_tokens: "API token",
   sessions: "session",
-  skill_bundles: "skill bundle"
+  skill_bundles: "skill bundle",
+  person_credentials: "person credential"
 } as const
 
 export type Table = keyof typeof Tables
@@ -31,7 +32,8 @@ export const Filters = {
   grants: ["subject.kind", "subject.id", "resource.kind"],
   virtual_keys: ["tenant"],
   api_tokens: ["person"],
-  sessions: ["person"]
+  sessions: ["person"],
+  person_credentials: ["person"]
 } as const satisfies Partial<Record<Table, ReadonlyArray<string>>>
 
 export type FilterPath<T extends Table> = T extends keyof typeof Filters ? (typeof Filters)[T][number] : never

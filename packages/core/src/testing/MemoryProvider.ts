@@ -34,7 +34,7 @@ export class MemoryWorld extends Context.Service<
      * Called after each successful write with the number of writes so far. Returning true crashes
      * the caller right there: its fiber is interrupted after the write, before anything else.
      */
-    readonly onWrite: (hook: ((writes: number) => boolean | void) | undefined) => void
+    readonly onWrite: (hook: ((writes: number) => boolean | undefined) | undefined) => void
     /** Drift: deletes a resource as an operator or a node failure might. */
     readonly drop: (tenant: string, kind: string, name: string) => void
     /** Drift: rewrites a resource's spec behind the reconciler's back. */
@@ -60,7 +60,7 @@ export const layer = (options: { readonly latency?: Duration.Input } = {}): Laye
       let every = 0
       let everyReason: ProviderErrorReason = "Unavailable"
       let latency = Duration.fromInputUnsafe(options.latency ?? 0)
-      let hook: ((writes: number) => boolean | void) | undefined
+      let hook: ((writes: number) => boolean | undefined) | undefined
       let staleEvery = 0
       let lists = 0
       const lastListed = new Map<string, ReadonlyArray<ManagedResource>>()

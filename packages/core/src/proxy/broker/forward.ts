@@ -9,6 +9,8 @@ export interface Exchange {
   readonly upstreams: Upstreams
   readonly url: URL
   readonly credential: Redacted.Redacted<string> | undefined
+  /** The credential is the tenant owner's own token, not the broker's. */
+  readonly personal: boolean
   readonly maxBodyBytes: number
   /** Time the tool has to begin its answer; a stream, once begun, may stay open as long as both ends want. */
   readonly timeoutMs: number
@@ -19,6 +21,8 @@ export interface Exchange {
 const ERROR_BODY_LIMIT = 64 * 1024
 
 const REFUSED_CREDENTIAL = refusal(502, "The tool refused the broker's credential; an administrator must fix the tool's secret.")
+// A person's token is theirs to renew (revoked or expired at the provider), not an administrator's.
+const REFUSED_PERSONAL = refusal(502, "The tool refused the owner's connection; they must connect the tool again.")
 
 const readSmall = (message: http.IncomingMessage, limit: number): Promise<string> =>
   new Promise((resolve) => {
@@ -38,7 +42,7 @@ const readSmall = (message: http.IncomingMessage, limit: number): Promise<string
  */
 const answerError = async (x: Exchange, reply: http.IncomingMessage, status: number): Promise<void> => {
   const text = await readSmall(reply, ERROR_BODY_LIMIT + 1)
-  if (status === 401 || status === 403) return sendRefusal(x.res, REFUSED_CREDENTIAL)
+  if (status === 401 || status === 403) return sendRefusal(x.res, x.personal ? REFUSED_PERSONAL : REFUSED_CREDENTIAL)
   const echoes = x.credential !== undefined && text.includes(Redacted.value(x.credential))
   if (status >= 500 || status < 400 || echoes || text.length > ERROR_BODY_LIMIT) {
     return sendRefusal(x.res, refusal(502, `The tool answered ${status}.`))

@@ -30,8 +30,8 @@ const BAD_PATH = refusal(400, "The path below a tool must not contain '.' or '..
 /**
  * A stream (an SSE reply, the session's GET stream) can outlive the decision that let it open, and
  * the tool can keep sending on it. An exchange still open is decided again every `everyMs` and cut
- * as soon as the key, the grant or the tool's address no longer stands; a gate that cannot answer
- * cuts it too.
+ * as soon as the key, the grant or the tool's address no longer stands, or, for a per-person tool,
+ * the owner's connection; a gate that cannot answer cuts it too.
  */
 const watch = (
   services: BrokerServices,
@@ -42,8 +42,10 @@ const watch = (
 ): AbortSignal => {
   const cut = new AbortController()
   if (res.destroyed || res.writableFinished) return cut.signal
+  const personal = permitted.tool.credentialMode === "per-person"
   const timer = setInterval(() => {
-    void services.run(services.decide.admit(authorization, permitted.tool.name)).then((verdict) => {
+    const { admit, permit } = services.decide
+    void services.run((personal ? permit : admit)(authorization, permitted.tool.name)).then((verdict) => {
       if (isRefusal(verdict) || verdict.tool.url !== permitted.tool.url) cut.abort()
     })
   }, everyMs)
@@ -73,6 +75,7 @@ export const makeHandler =
           upstreams: services.upstreams,
           url: upstreamUrl(verdict.tool.url, route),
           credential: verdict.credential,
+          personal: verdict.tool.credentialMode === "per-person",
           maxBodyBytes: options.maxBodyBytes,
           timeoutMs: options.upstreamTimeoutMs,
           signal: watch(services, authorization, verdict, options.streamRecheckMs, res)

@@ -45,8 +45,9 @@ export interface UpstreamCall {
 /**
  * Opens requests to tools over one keep-alive pool per origin: MCP clients post every message
  * separately, and a TLS handshake each would cost more than the call. The pool is shared by
- * tenants, which is safe because nothing on a connection is theirs: the credential is the
- * broker's, sent per request, and sessions are named per request by `Mcp-Session-Id`.
+ * tenants, which is safe because nothing on a connection is theirs: the credential (the
+ * broker's, or for a per-person tool the owner's) is sent per request, and sessions are named per
+ * request by `Mcp-Session-Id`.
  */
 export const makeUpstreams = () => {
   const agents = new Map<string, http.Agent>()
