@@ -150,6 +150,17 @@ describe("tenant agent", () => {
       assert.strictEqual(seen.authorization, `Bearer ${GATEWAY_TOKEN}`)
       assert.strictEqual(seen.cookie, "theme=dark", "the gateway never sees the agent's session")
       assert.notInclude(JSON.stringify(page.headers), GATEWAY_TOKEN)
+      assert.strictEqual(seen["x-forwarded-user"], "ada", "the gateway learns who was paired")
+      // A browser cannot speak for someone else to a gateway that trusts the agent.
+      yield* Effect.promise(() =>
+        fetch(`${agent.url}/spoof`, {
+          headers: { cookie, "x-forwarded-user": "bob", "x-forwarded-for": "10.0.0.1", forwarded: "for=10.0.0.1" }
+        })
+      )
+      const spoofed = gateway.seen.headers.at(-1)!
+      assert.strictEqual(spoofed["x-forwarded-user"], "ada")
+      assert.isUndefined(spoofed["x-forwarded-for"])
+      assert.isUndefined(spoofed.forwarded)
       // Use is reported to the control plane, for idle suspend.
       let activity: unknown
       for (let i = 0; i < 100 && activity === undefined; i++) {

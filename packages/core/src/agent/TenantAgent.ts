@@ -17,7 +17,12 @@ export interface TenantAgentOptions {
   /** The tenant's own virtual key: it redeems pairings and reports activity as this tenant. */
   readonly tenantKey: Redacted.Redacted<string>
   /** The OpenClaw gateway on loopback, and the token it requires; the browser never sees it. */
-  readonly gateway: { readonly url: string; readonly token: Redacted.Redacted<string> }
+  readonly gateway: {
+    readonly url: string
+    readonly token: Redacted.Redacted<string>
+    /** The header that names the paired person to a gateway in trusted-proxy mode. Default `x-forwarded-user`. */
+    readonly userHeader?: string | undefined
+  }
   /** Default 127.0.0.1. */
   readonly host?: string | undefined
   /** Default 0: any free port. */
@@ -58,6 +63,7 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
   const sessions = new AgentSessions((options.sessionHours ?? 12) * 3_600_000)
   const agent = new http.Agent({ keepAlive: true })
   const audience = agentAudience(options.tenant)
+  const userHeader = options.gateway.userHeader ?? "x-forwarded-user"
   const secure = options.secureCookie ?? true
   const activityEvery = options.activityIntervalMs ?? 60_000
   let lastActivity = 0
@@ -125,7 +131,10 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
       req,
       res,
       gateway,
-      gatewayHeaders(req, withoutCookie(req.headers.cookie, SESSION_COOKIE), Redacted.value(options.gateway.token), gateway.host),
+      gatewayHeaders(req, withoutCookie(req.headers.cookie, SESSION_COOKIE), Redacted.value(options.gateway.token), gateway.host, {
+        header: userHeader,
+        person: session.person
+      }),
       agent
     )
   }
@@ -146,7 +155,10 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
       socket,
       head,
       gateway,
-      gatewayHeaders(req, withoutCookie(req.headers.cookie, SESSION_COOKIE), Redacted.value(options.gateway.token), gateway.host)
+      gatewayHeaders(req, withoutCookie(req.headers.cookie, SESSION_COOKIE), Redacted.value(options.gateway.token), gateway.host, {
+        header: userHeader,
+        person: session.person
+      })
     )
   }
 

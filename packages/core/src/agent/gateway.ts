@@ -15,24 +15,33 @@ const HOP = new Set([
   "proxy-authenticate"
 ])
 
+// Identity headers a gateway behind a trusted proxy believes: only the agent may set them.
+const forwarded = (name: string) => name.startsWith("x-forwarded-") || name === "forwarded" || name === "x-real-ip"
+
 /**
  * The request's headers as the gateway should see them: hop-by-hop ones dropped, the agent's
- * cookie removed, and the gateway's own credential in place of whatever the browser sent.
+ * cookie removed, the gateway's own credential in place of whatever the browser sent, and the
+ * paired person in `userHeader` (for a gateway in trusted-proxy mode). Whatever the browser sent
+ * as forwarding or identity headers is dropped first, so it cannot speak for someone else.
  */
 export const gatewayHeaders = (
   req: http.IncomingMessage,
   cookie: string | undefined,
   gatewayToken: string,
-  host: string
+  host: string,
+  user: { readonly header: string; readonly person: string }
 ): Record<string, string | Array<string>> => {
   const named = new Set((req.headers.connection ?? "").split(",").map((h) => h.trim().toLowerCase()))
+  const userHeader = user.header.toLowerCase()
   const out: Record<string, string | Array<string>> = {}
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || HOP.has(name) || named.has(name) || name === "cookie" || name === "authorization") continue
+    if (forwarded(name) || name === userHeader) continue
     out[name] = value
   }
   if (cookie !== undefined) out.cookie = cookie
   out.authorization = `Bearer ${gatewayToken}`
+  out[userHeader] = user.person
   out.host = host
   return out
 }
