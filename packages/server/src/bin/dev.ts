@@ -41,10 +41,10 @@ const main = Effect.gen(function* () {
     `  audit      ${chain.events} events, chain ${chain.ok ? "verified" : `BROKEN at ${chain.brokenAt}: ${chain.reason}`}`,
     `  grants     ada -> model gpt-4.1: ${decision.reason}`,
     "",
-    "Not built yet: the reference HTTP server and CLI, and the local provider running",
-    "real OpenClaw assistants. The token and egress proxies, the tool broker, sign-in,",
-    "pairing and the tenant agent are in @clawfleet/core, waiting for the server to mount",
-    "them; until then use them from TypeScript (see packages/core/README.md)."
+    "Not built yet: the reference HTTP server and CLI, and running assistants here. The",
+    "token and egress proxies, the tool broker, sign-in, pairing and the tenant agent are",
+    "in @clawfleet/core and the local provider in @clawfleet/provider-local, waiting for",
+    "this command to run them; until then use them from TypeScript (see their READMEs)."
   ]
   yield* Effect.sync(() => console.log(lines.join("\n")))
 })
