@@ -5,6 +5,7 @@ import { Grants } from "../grants/Grants.ts"
 import { SigningKeys } from "../identity/SigningKeys.ts"
 import { TokenError } from "../identity/TokenError.ts"
 import { Tokens } from "../identity/Tokens.ts"
+import { sendJson } from "../internal/http.ts"
 import { TenantGate, type TenantIdentity } from "../proxy/TenantGate.ts"
 import { isDigest } from "../skills/bundle.ts"
 import { SkillBundles } from "../skills/SkillBundles.ts"
@@ -14,12 +15,6 @@ import { Tenants } from "../Tenants.ts"
 export const agentAudience = (tenant: string) => `clawfleet-agent:${tenant}`
 
 const MAX_BODY = 16 * 1024
-
-const json = (res: http.ServerResponse, status: number, body: unknown) => {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" })
-  res.end(text)
-}
 
 const safeDecode = (segment: string) => {
   try {
@@ -82,12 +77,12 @@ export const makeAgentApi: Effect.Effect<http.RequestListener, never, AgentApiSe
     )
 
   const unavailable = (res: http.ServerResponse) =>
-    json(res, 503, { error: "unavailable", message: "the control plane cannot reach its store" })
+    sendJson(res, 503, { error: "unavailable", message: "the control plane cannot reach its store" })
 
   const authenticate = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<TenantIdentity | undefined> => {
     const key = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? "")?.[1]
     if (key === undefined) {
-      json(res, 401, { error: "unauthenticated", message: "send the tenant's key as a Bearer token" })
+      sendJson(res, 401, { error: "unauthenticated", message: "send the tenant's key as a Bearer token" })
       return undefined
     }
     const exit = await run(gate.authenticate(key))
@@ -95,7 +90,7 @@ export const makeAgentApi: Effect.Effect<http.RequestListener, never, AgentApiSe
       unavailable(res)
       return undefined
     }
-    if (exit.value === undefined) json(res, 401, { error: "unauthenticated", message: "unknown or revoked key" })
+    if (exit.value === undefined) sendJson(res, 401, { error: "unauthenticated", message: "unknown or revoked key" })
     return exit.value
   }
 
@@ -104,21 +99,21 @@ export const makeAgentApi: Effect.Effect<http.RequestListener, never, AgentApiSe
     const go = async () => {
       if (path === "/agent/v1/jwks" && req.method === "GET") {
         const exit = await run(keys.jwks)
-        return Exit.isSuccess(exit) ? json(res, 200, exit.value) : unavailable(res)
+        return Exit.isSuccess(exit) ? sendJson(res, 200, exit.value) : unavailable(res)
       }
       if (path === "/agent/v1/pairings/redeem" && req.method === "POST") {
         const identity = await authenticate(req, res)
         if (identity === undefined) return
         const body = (await readJson(req)) as { token?: unknown } | undefined
-        if (typeof body?.token !== "string") return json(res, 400, { error: "invalid", message: 'send {"token": "..."}' })
+        if (typeof body?.token !== "string") return sendJson(res, 400, { error: "invalid", message: 'send {"token": "..."}' })
         const exit = await run(tokens.redeemPairing(body.token, { audience: agentAudience(identity.tenant) }))
         if (Exit.isSuccess(exit)) {
           const claims = exit.value
-          if (claims.tenant !== identity.tenant) return json(res, 403, { error: "refused", reason: "WrongAudience" })
-          return json(res, 200, { person: claims.person, tenant: claims.tenant, expiresAt: claims.expiresAt })
+          if (claims.tenant !== identity.tenant) return sendJson(res, 403, { error: "refused", reason: "WrongAudience" })
+          return sendJson(res, 200, { person: claims.person, tenant: claims.tenant, expiresAt: claims.expiresAt })
         }
         const error = exit.cause.reasons.find((r) => r._tag === "Fail") as { error: unknown } | undefined
-        if (error?.error instanceof TokenError) return json(res, 403, { error: "refused", reason: error.error.reason })
+        if (error?.error instanceof TokenError) return sendJson(res, 403, { error: "refused", reason: error.error.reason })
         return unavailable(res)
       }
       if (path === "/agent/v1/activity" && req.method === "POST") {
@@ -135,7 +130,7 @@ export const makeAgentApi: Effect.Effect<http.RequestListener, never, AgentApiSe
         const identity = await authenticate(req, res)
         if (identity === undefined) return
         const exit = await run(grantedSkills(identity.tenant))
-        return Exit.isSuccess(exit) ? json(res, 200, exit.value) : unavailable(res)
+        return Exit.isSuccess(exit) ? sendJson(res, 200, exit.value) : unavailable(res)
       }
       if (path.startsWith(`${SKILLS_PATH}/`) && req.method === "GET") {
         const identity = await authenticate(req, res)
@@ -143,7 +138,7 @@ export const makeAgentApi: Effect.Effect<http.RequestListener, never, AgentApiSe
         const digest = safeDecode(path.slice(SKILLS_PATH.length + 1))
         // Not granted, not stored and malformed all look the same: the answer says nothing about
         // bundles this tenant may not have.
-        const notFound = () => json(res, 404, { error: "not-found", message: "no such skill bundle for this tenant" })
+        const notFound = () => sendJson(res, 404, { error: "not-found", message: "no such skill bundle for this tenant" })
         if (digest === undefined || !isDigest(digest)) return notFound()
         const exit = await run(
           Effect.flatMap(grantedSkills(identity.tenant), (skills) =>
@@ -161,7 +156,7 @@ export const makeAgentApi: Effect.Effect<http.RequestListener, never, AgentApiSe
         res.writeHead(200, { ...headers, "content-type": "application/json", "content-length": exit.value.byteLength })
         return res.end(exit.value)
       }
-      json(res, 404, { error: "not-found", message: `no route ${req.method} ${path}` })
+      sendJson(res, 404, { error: "not-found", message: `no route ${req.method} ${path}` })
     }
     go().catch(() => unavailable(res))
   }

@@ -1,12 +1,13 @@
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import type { Duplex } from "node:stream"
 import { Context, Effect, Layer, Redacted, Schedule, Semaphore } from "effect"
 import { createRemoteJWKSet, jwtVerify } from "jose"
+import { cookieValue } from "../internal/http.ts"
+import { listen } from "../internal/listen.ts"
 import { agentAudience } from "./AgentApi.ts"
 import { gatewayHeaders, proxyHttp, proxyUpgrade } from "./gateway.ts"
 import { SkillSyncError, type SkillSyncReport, syncSkills } from "./SkillSync.ts"
-import { AgentSessions, cookieValue, withoutCookie } from "./sessions.ts"
+import { AgentSessions, withoutCookie } from "./sessions.ts"
 
 export interface TenantAgentOptions {
   readonly tenant: string
@@ -184,23 +185,15 @@ export class TenantAgent extends Context.Service<
       TenantAgent,
       Effect.gen(function* () {
         const handlers = makeTenantAgent(options)
-        const server = yield* Effect.acquireRelease(
-          Effect.callback<http.Server>((resume) => {
-            const srv = http.createServer({ requestTimeout: 0 }, handlers.request)
-            srv.on("upgrade", handlers.upgrade)
-            srv.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resume(Effect.succeed(srv)))
-          }),
-          (srv) =>
-            Effect.callback<void>((resume) => {
-              for (const socket of handlers.tunnels) socket.destroy()
-              srv.closeAllConnections()
-              srv.close(() => resume(Effect.void))
-            })
-        )
-        const port = (server.address() as AddressInfo).port
+        const server = http.createServer({ requestTimeout: 0 }, handlers.request)
+        server.on("upgrade", handlers.upgrade)
+        // Upgraded sockets leave the server's bookkeeping: closing must end them itself.
+        const { origin, port } = yield* listen(server, options, () => {
+          for (const socket of handlers.tunnels) socket.destroy()
+        })
         const skillSync = yield* makeSkillSync(options)
         return TenantAgent.of({
-          url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+          url: origin,
           port,
           endSessions: () => handlers.sessions.clear(),
           syncSkills: skillSync

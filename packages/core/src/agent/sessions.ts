@@ -45,16 +45,6 @@ export class AgentSessions {
   }
 }
 
-/** The value of cookie `name` in a Cookie header. */
-export const cookieValue = (header: string | undefined, name: string): string | undefined => {
-  if (header === undefined) return undefined
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=")
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
-  }
-  return undefined
-}
-
 /** The Cookie header without cookie `name`: the gateway never sees the agent's session. */
 export const withoutCookie = (header: string | undefined, name: string): string | undefined => {
   if (header === undefined) return undefined

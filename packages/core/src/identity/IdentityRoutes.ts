@@ -3,6 +3,7 @@ import { Cause, Context, Effect, Exit, Option, Redacted } from "effect"
 import { PairingError, PairingLinks } from "../agent/PairingLinks.ts"
 import { Directory } from "../Directory.ts"
 import type { Person } from "../domain/Directory.ts"
+import { cookieValue, sendJson } from "../internal/http.ts"
 import { ApiTokens } from "./ApiTokens.ts"
 import { OidcSignIn } from "./OidcSignIn.ts"
 import { SignInError } from "./oidc/SignInError.ts"
@@ -24,20 +25,6 @@ export const SESSION_COOKIE = "cf_session"
 const SIGN_IN_COOKIE = "cf_signin"
 /** The scope an API token needs to ask for pairing links. */
 export const PAIRING_SCOPE = "tenants:pair"
-
-const cookieOf = (req: http.IncomingMessage, name: string) => {
-  for (const part of (req.headers.cookie ?? "").split(";")) {
-    const eq = part.indexOf("=")
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
-  }
-  return undefined
-}
-
-const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string | Array<string>> = {}) => {
-  const text = JSON.stringify(body)
-  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers })
-  res.end(text)
-}
 
 const PAIRING_STATUS: Record<string, number> = { Forbidden: 403, Disabled: 403, NotReady: 503, NoEndpoint: 409, Deleting: 409 }
 const SIGN_IN_STATUS: Record<string, number> = { Unavailable: 503, ProviderError: 502, NotOnboarded: 403, Disabled: 403 }
@@ -86,7 +73,7 @@ export const makeIdentityRoutes = (
         if (Exit.isSuccess(exit)) return exit.value
         return failureOf(exit)?._tag === "TokenError" ? undefined : "down"
       }
-      const cookie = cookieOf(req, SESSION_COOKIE)
+      const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE)
       if (cookie === undefined) return undefined
       const exit = await run(sessions.verify(cookie))
       if (Exit.isFailure(exit)) return "down"
@@ -95,7 +82,7 @@ export const makeIdentityRoutes = (
     const login = async (req: http.IncomingMessage, res: http.ServerResponse) => {
       const returnTo = new URL(req.url ?? "/", origin).searchParams.get("returnTo") ?? "/"
       const exit = await run(signIn.begin({ returnTo }))
-      if (Exit.isFailure(exit)) return json(res, 503, { error: "unavailable", message: "sign-in is not available right now" })
+      if (Exit.isFailure(exit)) return sendJson(res, 503, { error: "unavailable", message: "sign-in is not available right now" })
       res.writeHead(302, {
         location: exit.value.authorizationUrl.href,
         "set-cookie": `${SIGN_IN_COOKIE}=${exit.value.transaction}; ${attrs("/auth", exit.value.maxAgeSeconds)}`,
@@ -105,9 +92,9 @@ export const makeIdentityRoutes = (
     }
 
     const callback = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const transaction = cookieOf(req, SIGN_IN_COOKIE)
+      const transaction = cookieValue(req.headers.cookie, SIGN_IN_COOKIE)
       const clear = `${SIGN_IN_COOKIE}=; ${attrs("/auth", 0)}`
-      if (transaction === undefined) return json(res, 400, { error: "sign-in", reason: "InvalidTransaction" }, { "set-cookie": clear })
+      if (transaction === undefined) return sendJson(res, 400, { error: "sign-in", reason: "InvalidTransaction" }, { "set-cookie": clear })
       const exit = await run(signIn.complete({ callbackUrl: req.url ?? "/", transaction }))
       if (Exit.isSuccess(exit)) {
         const session = `${SESSION_COOKIE}=${Redacted.value(exit.value.session)}; ${attrs("/", 12 * 3600)}`
@@ -116,34 +103,34 @@ export const makeIdentityRoutes = (
       }
       const error = failureOf(exit)
       if (error instanceof SignInError) {
-        return json(res, SIGN_IN_STATUS[error.reason] ?? 400, { error: "sign-in", reason: error.reason }, { "set-cookie": clear })
+        return sendJson(res, SIGN_IN_STATUS[error.reason] ?? 400, { error: "sign-in", reason: error.reason }, { "set-cookie": clear })
       }
-      json(res, 503, { error: "unavailable" }, { "set-cookie": clear })
+      sendJson(res, 503, { error: "unavailable" }, { "set-cookie": clear })
     }
 
     const logout = async (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const cookie = cookieOf(req, SESSION_COOKIE)
+      const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE)
       const clear = `${SESSION_COOKIE}=; ${attrs("/", 0)}`
-      if (cookie === undefined) return json(res, 200, {}, { "set-cookie": clear })
+      if (cookie === undefined) return sendJson(res, 200, {}, { "set-cookie": clear })
       const exit = await run(signIn.logout(cookie))
-      if (Exit.isFailure(exit)) return json(res, 503, { error: "unavailable" })
-      json(res, 200, exit.value === undefined ? {} : { endSessionUrl: exit.value.href }, { "set-cookie": clear })
+      if (Exit.isFailure(exit)) return sendJson(res, 503, { error: "unavailable" })
+      sendJson(res, 200, exit.value === undefined ? {} : { endSessionUrl: exit.value.href }, { "set-cookie": clear })
     }
 
     const pairing = async (req: http.IncomingMessage, res: http.ServerResponse, tenant: string) => {
       const who = await whoIs(req)
-      if (who === "down") return json(res, 503, { error: "unavailable" }, { "retry-after": "1" })
-      if (who === undefined) return json(res, 401, { error: "unauthenticated", message: "sign in, or send an API token" })
+      if (who === "down") return sendJson(res, 503, { error: "unavailable" }, { "retry-after": "1" })
+      if (who === undefined) return sendJson(res, 401, { error: "unauthenticated", message: "sign in, or send an API token" })
       if (who.scopes !== undefined && !who.scopes.includes(PAIRING_SCOPE)) {
-        return json(res, 403, { error: "forbidden", message: `the API token lacks the scope ${PAIRING_SCOPE}` })
+        return sendJson(res, 403, { error: "forbidden", message: `the API token lacks the scope ${PAIRING_SCOPE}` })
       }
       const admin = options.isAdmin?.(who.person) ?? false
       const exit = await run(links.create({ tenant, requester: { person: who.person.id, admin } }))
       if (Exit.isSuccess(exit))
-        return json(res, 200, { url: Redacted.value(exit.value.url), expiresAt: new Date(exit.value.expiresAt).toISOString() })
+        return sendJson(res, 200, { url: Redacted.value(exit.value.url), expiresAt: new Date(exit.value.expiresAt).toISOString() })
       const error = failureOf(exit)
       if (error instanceof PairingError) {
-        return json(
+        return sendJson(
           res,
           PAIRING_STATUS[error.reason] ?? 400,
           { error: "pairing", reason: error.reason, message: error.detail },
@@ -151,16 +138,16 @@ export const makeIdentityRoutes = (
         )
       }
       if ((error as { reason?: { _tag?: string } } | undefined)?.reason?._tag === "NotFound") {
-        return json(res, 404, { error: "not-found", message: `no tenant "${tenant}"` })
+        return sendJson(res, 404, { error: "not-found", message: `no tenant "${tenant}"` })
       }
-      json(res, 503, { error: "unavailable" }, { "retry-after": "1" })
+      sendJson(res, 503, { error: "unavailable" }, { "retry-after": "1" })
     }
 
     return (req, res) => {
       const path = (req.url ?? "/").split("?", 1)[0] ?? "/"
-      const fail = () => json(res, 500, { error: "internal" })
+      const fail = () => sendJson(res, 500, { error: "internal" })
       if (req.method === "POST" && !sameOrigin(req) && (path === "/auth/logout" || path.startsWith("/tenants/"))) {
-        json(res, 403, { error: "forbidden", message: "cross-origin request refused" })
+        sendJson(res, 403, { error: "forbidden", message: "cross-origin request refused" })
         return true
       }
       const pair = /^\/tenants\/([a-z0-9][a-z0-9-]{0,62})\/pairing$/.exec(path)
@@ -171,8 +158,8 @@ export const makeIdentityRoutes = (
         run(keys.jwks)
           .then((exit) =>
             Exit.isSuccess(exit)
-              ? json(res, 200, exit.value, { "cache-control": "public, max-age=60" })
-              : json(res, 503, { error: "unavailable" })
+              ? sendJson(res, 200, exit.value, { "cache-control": "public, max-age=60" })
+              : sendJson(res, 503, { error: "unavailable" })
           )
           .catch(fail)
       } else if (req.method === "POST" && pair !== null) pairing(req, res, pair[1]!).catch(fail)

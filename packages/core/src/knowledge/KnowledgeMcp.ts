@@ -1,7 +1,7 @@
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { Context, Effect, Layer } from "effect"
 import { Catalog } from "../Catalog.ts"
+import { listen } from "../internal/listen.ts"
 import { TenantGate } from "../proxy/TenantGate.ts"
 import { makeMcpHandler } from "./internal/mcpHttp.ts"
 import { makeTools } from "./internal/mcpTools.ts"
@@ -71,21 +71,7 @@ export class KnowledgeMcp extends Context.Service<
       KnowledgeMcp,
       Effect.gen(function* () {
         const handler = yield* build(options)
-        const host = options.host ?? "127.0.0.1"
-        const server = yield* Effect.acquireRelease(
-          Effect.callback<http.Server, Error>((resume) => {
-            const srv = http.createServer({ keepAliveTimeout: 65_000 }, handler)
-            srv.once("error", (e) => resume(Effect.fail(e)))
-            srv.listen(options.port ?? 0, host, () => resume(Effect.succeed(srv)))
-          }),
-          (srv) =>
-            Effect.callback<void>((resume) => {
-              srv.closeAllConnections()
-              srv.close(() => resume(Effect.void))
-            })
-        ).pipe(Effect.orDie)
-        const port = (server.address() as AddressInfo).port
-        const origin = `http://${host.includes(":") ? `[${host}]` : host}:${port}`
+        const { origin, port } = yield* listen(http.createServer({ keepAliveTimeout: 65_000 }, handler), options)
         return KnowledgeMcp.of({ url: `${origin}${options.path ?? "/mcp/knowledge"}`, port })
       })
     )

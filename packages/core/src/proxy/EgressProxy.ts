@@ -1,8 +1,9 @@
 import * as dns from "node:dns/promises"
 import * as http from "node:http"
-import type { AddressInfo, Socket } from "node:net"
+import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import { Context, Effect, Layer } from "effect"
+import { listen } from "../internal/listen.ts"
 import { makeAddressFilter } from "./egress/addressRules.ts"
 import { type EgressLookup, type HandlerDeps, makeDecide, type Verdict } from "./egress/decide.ts"
 import { makeForwardHandler } from "./egress/forward.ts"
@@ -118,34 +119,23 @@ export class EgressProxy extends Context.Service<
       EgressProxy,
       Effect.gen(function* () {
         const handlers = yield* makeEgressHandlers(options)
-        const host = options.host ?? "127.0.0.1"
         const headersTimeout = positive("headersTimeoutMs", options.headersTimeoutMs, 10_000)
         const idle = positive("idleTimeoutMs", options.idleTimeoutMs, 300_000)
         const maxHeaderSize = positive("maxHeaderSize", options.maxHeaderSize, 16 * 1024)
         // The server forgets sockets that CONNECT took over, so it cannot close them: we track them all.
         const sockets = new Set<Socket>()
-        const server = yield* Effect.acquireRelease(
-          Effect.callback<http.Server, Error>((resume) => {
-            const srv = http.createServer({ maxHeaderSize, headersTimeout, requestTimeout: 0, keepAliveTimeout: 5_000 }, handlers.request)
-            srv.setTimeout(idle)
-            srv.on("connect", handlers.connect)
-            srv.on("connection", (socket: Socket) => {
-              sockets.add(socket)
-              socket.once("close", () => sockets.delete(socket))
-            })
-            srv.once("error", (e) => resume(Effect.fail(e)))
-            srv.listen(options.port ?? 0, host, () => resume(Effect.succeed(srv)))
-          }),
-          (srv) =>
-            Effect.callback<void>((resume) => {
-              srv.close(() => resume(Effect.void))
-              for (const socket of sockets) socket.destroy()
-              srv.closeAllConnections()
-            })
-        ).pipe(Effect.orDie)
-        const port = (server.address() as AddressInfo).port
+        const server = http.createServer({ maxHeaderSize, headersTimeout, requestTimeout: 0, keepAliveTimeout: 5_000 }, handlers.request)
+        server.setTimeout(idle)
+        server.on("connect", handlers.connect)
+        server.on("connection", (socket: Socket) => {
+          sockets.add(socket)
+          socket.once("close", () => sockets.delete(socket))
+        })
+        const { origin, port } = yield* listen(server, options, () => {
+          for (const socket of sockets) socket.destroy()
+        })
         return EgressProxy.of({
-          url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+          url: origin,
           port,
           connections: () => sockets.size
         })

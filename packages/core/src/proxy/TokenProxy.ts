@@ -1,6 +1,6 @@
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { listen } from "../internal/listen.ts"
 import { Metering } from "./Metering.ts"
 import { TenantGate } from "./TenantGate.ts"
 import type { Dialect } from "./token/dialect.ts"
@@ -102,20 +102,8 @@ export class TokenProxy extends Context.Service<
           Effect.repeat(Schedule.spaced(Duration.minutes(1))),
           Effect.forkScoped
         )
-        const server = yield* Effect.acquireRelease(
-          Effect.callback<http.Server, Error>((resume) => {
-            const srv = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler)
-            srv.once("error", (e) => resume(Effect.fail(e)))
-            srv.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resume(Effect.succeed(srv)))
-          }),
-          (srv) =>
-            Effect.callback<void>((resume) => {
-              srv.closeAllConnections()
-              srv.close(() => resume(Effect.void))
-            })
-        ).pipe(Effect.orDie)
-        const address = server.address() as AddressInfo
-        return TokenProxy.of({ url: `http://${options.host ?? "127.0.0.1"}:${address.port}`, port: address.port })
+        const { origin, port } = yield* listen(http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler), options)
+        return TokenProxy.of({ url: origin, port })
       })
     )
   }

@@ -1,7 +1,7 @@
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { Context, Effect, Layer, Option } from "effect"
 import { Catalog } from "../Catalog.ts"
+import { listen } from "../internal/listen.ts"
 import { PersonCredentials } from "../secrets/PersonCredentials.ts"
 import { Secrets } from "../secrets/Secrets.ts"
 import { makeDecide } from "./broker/decide.ts"
@@ -89,21 +89,8 @@ export class ToolBroker extends Context.Service<
       Effect.gen(function* () {
         const upstreams = yield* Effect.acquireRelease(Effect.sync(makeUpstreams), (u) => Effect.sync(u.close))
         const handler = yield* build(options, upstreams)
-        const host = options.host ?? "127.0.0.1"
-        const server = yield* Effect.acquireRelease(
-          Effect.callback<http.Server, Error>((resume) => {
-            const srv = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler)
-            srv.once("error", (e) => resume(Effect.fail(e)))
-            srv.listen(options.port ?? 0, host, () => resume(Effect.succeed(srv)))
-          }),
-          (srv) =>
-            Effect.callback<void>((resume) => {
-              srv.closeAllConnections()
-              srv.close(() => resume(Effect.void))
-            })
-        ).pipe(Effect.orDie)
-        const port = (server.address() as AddressInfo).port
-        return ToolBroker.of({ url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`, port })
+        const { origin, port } = yield* listen(http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, handler), options)
+        return ToolBroker.of({ url: origin, port })
       })
     )
   }

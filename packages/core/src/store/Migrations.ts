@@ -1,8 +1,10 @@
 import { Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
+import type { StoreError } from "../Errors.ts"
 import { GENESIS_HASH } from "../internal/auditHash.ts"
 import { knowledgeDdl } from "../knowledge/internal/schema.ts"
 import { meteringDdl } from "../proxy/internal/meteringSchema.ts"
+import { fromSql } from "./sqlErrors.ts"
 import { Filters, type Table } from "./Tables.ts"
 
 export interface Migration {
@@ -120,6 +122,15 @@ export const migrations: ReadonlyArray<Migration> = [
 ]
 
 export const validSchemaName = /^[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * The schema a SQL-backed service works in (default `clawfleet`), checked and brought up to date:
+ * what each of them does first. A bad name is a programming error, so it dies.
+ */
+export const migrated = (schema = "clawfleet"): Effect.Effect<string, StoreError, SqlClient.SqlClient> =>
+  validSchemaName.test(schema)
+    ? Effect.as(Effect.mapError(migrate(schema), fromSql), schema)
+    : Effect.die(new Error(`invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`))
 
 /**
  * Applies what is missing, in order, under an advisory lock so replicas starting together do not

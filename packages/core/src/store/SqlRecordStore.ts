@@ -3,18 +3,10 @@ import { SqlClient, type SqlError } from "effect/sql"
 import { StoreError } from "../Errors.ts"
 import { hashAuditEvent } from "../internal/auditHash.ts"
 import { jsonClone } from "../internal/json.ts"
-import { migrate, pathExpr, validSchemaName } from "./Migrations.ts"
+import { migrated, pathExpr } from "./Migrations.ts"
 import { type AuditDraft, RecordStore, type Row, type StoredAudit } from "./RecordStore.ts"
+import { fromSql, isSqlError } from "./sqlErrors.ts"
 import { Filters, type Table, Tables } from "./Tables.ts"
-
-const isSqlError = (e: unknown): e is SqlError.SqlError => (e as { _tag?: unknown } | null)?._tag === "SqlError"
-
-// Keep the database's own words: "Query failed" alone tells an operator nothing.
-export const fromSql = (e: SqlError.SqlError): StoreError => {
-  const cause = (e.reason as { cause?: unknown }).cause
-  const detail = cause instanceof Error && cause.message ? `${e.message}: ${cause.message}` : e.message
-  return StoreError.unavailable(detail, e.isRetryable, e)
-}
 
 const indexedPaths = new Set(Object.values(Filters).flat())
 
@@ -25,12 +17,8 @@ const indexedPaths = new Set(Object.values(Filters).flat())
  */
 export const makeSqlRecordStore = (options: { readonly schema?: string | undefined } = {}) =>
   Effect.gen(function* () {
-    const schema = options.schema ?? "clawfleet"
-    if (!validSchemaName.test(schema)) {
-      return yield* Effect.die(new Error(`invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`))
-    }
+    const schema = yield* migrated(options.schema)
     const sql = yield* SqlClient.SqlClient
-    yield* migrate(schema).pipe(Effect.mapError(fromSql))
 
     const t = (table: Table) => sql(`${schema}.${table}`)
     const head = sql(`${schema}.audit_head`)

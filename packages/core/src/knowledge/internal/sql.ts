@@ -1,8 +1,8 @@
 import { Effect } from "effect"
 import { SqlClient, type SqlError } from "effect/sql"
 import { type StoreError, ValidationError } from "../../Errors.ts"
-import { migrate, validSchemaName } from "../../store/Migrations.ts"
-import { fromSql } from "../../store/SqlRecordStore.ts"
+import { migrated } from "../../store/Migrations.ts"
+import { fromSql } from "../../store/sqlErrors.ts"
 import type { Knowledge, KnowledgeDocument, SearchHit } from "../Knowledge.ts"
 import { addressError, cleanQuery, DEFAULT_SEARCH_LIMIT, documentError, hasWords, MARK_START, MARK_STOP, searchError } from "./rules.ts"
 
@@ -49,12 +49,8 @@ const textArray = (names: ReadonlyArray<string>) => `{${names.map((n) => `"${n}"
  */
 export const makeSqlKnowledge = (options: { readonly schema?: string | undefined } = {}) =>
   Effect.gen(function* () {
-    const schema = options.schema ?? "clawfleet"
-    if (!validSchemaName.test(schema)) {
-      return yield* Effect.die(new Error(`invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`))
-    }
+    const schema = yield* migrated(options.schema)
     const sql = yield* SqlClient.SqlClient
-    yield* migrate(schema).pipe(Effect.mapError(fromSql))
     const documents = sql.literal(`"${schema}".knowledge_documents`)
 
     const service: Knowledge["Service"] = {

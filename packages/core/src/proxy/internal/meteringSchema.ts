@@ -165,37 +165,6 @@ export const meteringDdl = (schema: string): ReadonlyArray<string> => {
         end loop;
       end
       $$`,
-    // Settles or releases: the month the reservation was made in gets it back, and the TPM bucket
-    // it debited gets back what was held minus what was used (more debt when more was used).
-    `create function ${q(schema, "metering_close")}(
-        p_request_id text, p_state text, p_input bigint, p_output bigint, p_micros bigint, p_note text, p_now bigint)
-      returns boolean language plpgsql as $$
-      declare
-        r ${ledger}%rowtype;
-      begin
-        select * into r from ${ledger} where request_id = p_request_id and state = 'reserved' for update;
-        if not found then
-          return false;
-        end if;
-        if r.tpm_charged then
-          update ${buckets} set
-              tpm_level = least(tpm_capacity * 60000::double precision,
-                ${refill}(tpm_level, tpm_at, tpm_capacity, p_now) + (r.reserved_tokens - p_input - p_output) * 60000::double precision),
-              tpm_at = greatest(tpm_at, p_now)
-            where tenant = r.tenant and tpm_capacity is not null;
-        end if;
-        update ${budgets} set
-            reserved_tokens = reserved_tokens - r.reserved_tokens,
-            reserved_micros = reserved_micros - r.reserved_micros,
-            spent_tokens = spent_tokens + p_input + p_output,
-            spent_micros = spent_micros + p_micros
-          where tenant = r.tenant and period = r.period;
-        update ${ledger} set state = p_state, input_tokens = p_input, output_tokens = p_output, micros = p_micros,
-            note = p_note, closed_at = p_now
-          where request_id = p_request_id;
-        return true;
-      end
-      $$`,
     // Many closings at once, locking in the same order as everything else: the open ledger rows
     // by id, then their tenants' buckets, then their budgets. Per tenant the TPM corrections are
     // summed and applied once. Returns the ids it closed.
@@ -253,27 +222,11 @@ export const meteringDdl = (schema: string): ReadonlyArray<string> => {
         if cardinality(ids) = 0 then
           return 0;
         end if;
-        perform 1 from ${buckets}
-          where tenant in (select tenant from ${ledger} where request_id = any(ids) and tpm_charged)
-          order by tenant for update;
-        perform 1 from ${budgets}
-          where (tenant, period) in (select tenant, period from ${ledger} where request_id = any(ids))
-          order by tenant, period for update;
-        update ${buckets} k set
-            tpm_level = least(k.tpm_capacity * 60000::double precision,
-              ${refill}(k.tpm_level, k.tpm_at, k.tpm_capacity, p_now) + s.tokens * 60000::double precision),
-            tpm_at = greatest(k.tpm_at, p_now)
-          from (select tenant, sum(reserved_tokens)::double precision as tokens from ${ledger}
-                where request_id = any(ids) and tpm_charged group by tenant) s
-          where k.tenant = s.tenant and k.tpm_capacity is not null;
-        update ${budgets} b set
-            reserved_tokens = b.reserved_tokens - s.tokens,
-            reserved_micros = b.reserved_micros - s.micros
-          from (select tenant, period, sum(reserved_tokens) as tokens, sum(reserved_micros) as micros from ${ledger}
-                where request_id = any(ids) group by tenant, period) s
-          where b.tenant = s.tenant and b.period = s.period;
-        update ${ledger} set state = 'released', note = 'expired', closed_at = p_now where request_id = any(ids);
-        return cardinality(ids);
+        -- Released as any other closing is, in the same lock order; the rows are already ours.
+        return (select count(*) from ${q(schema, "metering_close_many")}(
+          (select jsonb_agg(jsonb_build_object('id', id, 'state', 'released', 'input', 0, 'output', 0, 'micros', 0, 'note', 'expired'))
+            from unnest(ids) id),
+          p_now));
       end
       $$`
   ]

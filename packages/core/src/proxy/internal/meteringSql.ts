@@ -1,8 +1,8 @@
 import { Clock, Effect } from "effect"
 import { SqlClient } from "effect/sql"
 import type { StoreError } from "../../Errors.ts"
-import { migrate, validSchemaName } from "../../store/Migrations.ts"
-import { fromSql } from "../../store/SqlRecordStore.ts"
+import { migrated } from "../../store/Migrations.ts"
+import { fromSql } from "../../store/sqlErrors.ts"
 import type { Admission, LedgerEntry, LedgerState, Metering, PeriodUsage, RefusalReason } from "../Metering.ts"
 import {
   closingsError,
@@ -83,28 +83,13 @@ const admissionOf = (row: ReserveRow, at: number): Admission => {
 
 export const makeSqlMetering = (options: { readonly schema?: string | undefined } = {}) =>
   Effect.gen(function* () {
-    const schema = options.schema ?? "clawfleet"
-    if (!validSchemaName.test(schema)) {
-      return yield* Effect.die(new Error(`invalid PostgreSQL schema name "${schema}": use lower-case letters, digits and _`))
-    }
+    const schema = yield* migrated(options.schema)
     const sql = yield* SqlClient.SqlClient
-    yield* migrate(schema).pipe(Effect.mapError(fromSql))
 
     const name = (n: string) => sql.literal(`"${schema}".${n}`)
     const budgets = name("metering_budgets")
     const ledger = name("metering_ledger")
     const now = Effect.map(Clock.currentTimeMillis, Math.floor)
-
-    const close = (requestId: string, state: LedgerState, input: number, output: number, micros: number, note: string | null) =>
-      Effect.flatMap(
-        now,
-        (at) =>
-          sql<{ closed: boolean }>`select ${name("metering_close")}(${requestId}::text, ${state}::text, ${input}::bigint,
-          ${output}::bigint, ${micros}::bigint, ${note}::text, ${at}::bigint) as closed`
-      ).pipe(
-        Effect.map((rows) => rows[0]?.closed === true),
-        Effect.mapError(fromSql)
-      )
 
     const service: Metering["Service"] = {
       reserve: (request) => {
@@ -157,13 +142,18 @@ export const makeSqlMetering = (options: { readonly schema?: string | undefined 
         )
       },
 
+      // One closing is a batch of one: the same statement, the same locks, the same answer.
       settle: (requestId, usage) => {
         const invalid = usageError(usage)
         if (invalid) return Effect.fail(invalid)
-        return close(requestId, "settled", usage.inputTokens, usage.outputTokens, usage.micros, null)
+        return Effect.map(service.closeMany([{ requestId, settle: usage }]), (answers) => answers[0] === true)
       },
 
-      release: (requestId, note) => close(requestId, "released", 0, 0, 0, note),
+      release: (requestId, note) =>
+        Effect.map(service.closeMany([{ requestId, release: note }]), (answers) => answers[0] === true).pipe(
+          // A release carries no numbers to validate.
+          Effect.catchTag("ValidationError", Effect.die)
+        ),
 
       closeMany: (items) => {
         const invalid = closingsError(items)

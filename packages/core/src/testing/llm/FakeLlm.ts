@@ -1,6 +1,6 @@
 import * as http from "node:http"
-import type { AddressInfo } from "node:net"
 import { Context, Effect, Layer } from "effect"
+import { listen } from "../../internal/listen.ts"
 import { handler } from "./Server.ts"
 import { type FakeLlmDrop, type FakeLlmFailure, type FakeLlmRequest, type FakeLlmUsageSource, State, setDelay } from "./State.ts"
 
@@ -68,20 +68,13 @@ const make = (options: FakeLlmOptions) =>
       apiKey: options.apiKey
     })
     const closing = new AbortController()
-    const server = yield* Effect.acquireRelease(
-      Effect.callback<http.Server>((resume) => {
-        const srv = http.createServer(handler({ state, models: options.models ?? DEFAULT_MODELS, signal: closing.signal }))
-        srv.listen(0, "127.0.0.1", () => resume(Effect.succeed(srv)))
-      }),
-      (srv) =>
-        Effect.callback<void>((resume) => {
-          closing.abort()
-          srv.closeAllConnections()
-          srv.close(() => resume(Effect.void))
-        })
+    const { origin } = yield* listen(
+      http.createServer(handler({ state, models: options.models ?? DEFAULT_MODELS, signal: closing.signal })),
+      {},
+      () => closing.abort()
     )
     return FakeLlm.of({
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      url: origin,
       requests: () => [...state.log],
       resetRequests: () => {
         state.log.length = 0
