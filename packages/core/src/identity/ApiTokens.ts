@@ -1,8 +1,8 @@
-import { createHash, randomBytes } from "node:crypto"
 import { Clock, Context, DateTime, Effect, Layer, Redacted, Schema } from "effect"
 import { Directory } from "../Directory.ts"
 import { Text } from "../domain/Names.ts"
 import { type StoreError, ValidationError } from "../Errors.ts"
+import { bearerSecrets } from "../internal/bearerSecret.ts"
 import { makeRepository, type Repository } from "../store/Repository.ts"
 import { TokenError } from "./TokenError.ts"
 
@@ -29,10 +29,8 @@ export interface VerifiedApiToken {
   readonly scopes: ReadonlyArray<string>
 }
 
-const PREFIX = "cft_"
-const SHAPE = /^cft_[A-Za-z0-9_-]{43}$/
+const tokens = bearerSecrets("cft_")
 const MAX_DAYS = 365
-const hashOf = (token: string) => createHash("sha256").update(token).digest("hex")
 
 export class ApiTokens extends Context.Service<
   ApiTokens,
@@ -77,22 +75,23 @@ export class ApiTokens extends Context.Service<
             )
           )
           yield* directory.people.get(request.person)
-          const token = PREFIX + randomBytes(32).toString("base64url")
+          const { secret: token, id, hint } = tokens.issue()
           const now = yield* Clock.currentTimeMillis
           const record = new ApiToken({
-            id: hashOf(token),
+            id,
             person: request.person,
             scopes,
             createdAt: DateTime.makeUnsafe(now),
             expiresAt: DateTime.makeUnsafe(now + days * 86_400_000),
-            hint: token.slice(0, PREFIX.length + 4),
+            hint,
             ...(request.label !== undefined ? { label: request.label as typeof ApiToken.Type.label & string } : {})
           })
           yield* repo.create(record, { action: "api-token.create" })
           return { token: Redacted.make(token), record }
         }),
         verify: Effect.fnUntraced(function* (token: string) {
-          const found = SHAPE.test(token) ? yield* repo.find(hashOf(token)) : undefined
+          const id = tokens.idOf(token)
+          const found = id === undefined ? undefined : yield* repo.find(id)
           if (found === undefined) return yield* TokenError.of("Malformed", "unknown or revoked API token")
           const t = found.value
           if (t.expiresAt.epochMilliseconds <= (yield* Clock.currentTimeMillis))

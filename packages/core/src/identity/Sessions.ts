@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from "node:crypto"
 import { Clock, Context, DateTime, Effect, Layer, Redacted, Schema } from "effect"
 import { Directory } from "../Directory.ts"
 import type { Person } from "../domain/Directory.ts"
 import { DnsLabel } from "../domain/Names.ts"
 import type { StoreError } from "../Errors.ts"
+import { bearerSecrets, hashSecret } from "../internal/bearerSecret.ts"
 import type { RecordStore } from "../store/RecordStore.ts"
 import { makeRepository, type Repository, type Versioned } from "../store/Repository.ts"
 
@@ -36,12 +36,10 @@ export interface IssuedSession {
   readonly session: Session
 }
 
-const PREFIX = "cfs_"
-// cfs_ + 32 bytes in base64url (43 characters, no padding).
-const SHAPE = /^cfs_[A-Za-z0-9_-]{43}$/
+const tokens = bearerSecrets("cfs_")
 const TOUCH_INTERVAL_MILLIS = 60_000
 
-export const hashSessionToken = (token: string): string => createHash("sha256").update(token).digest("hex")
+export const hashSessionToken = hashSecret
 
 const reveal = (token: string | Redacted.Redacted<string>) => (typeof token === "string" ? token : Redacted.value(token))
 
@@ -94,8 +92,9 @@ export class Sessions extends Context.Service<
 
         const verify = Effect.fnUntraced(function* (token: string | Redacted.Redacted<string>) {
           const raw = reveal(token)
-          if (!SHAPE.test(raw)) return undefined
-          const row = yield* repo.find(hashSessionToken(raw))
+          const id = tokens.idOf(raw)
+          if (id === undefined) return undefined
+          const row = yield* repo.find(id)
           if (row === undefined) return undefined
           const now = yield* Clock.currentTimeMillis
           const person = timedOut(row.value, now) ? undefined : yield* directory.people.find(row.value.person)
@@ -114,10 +113,10 @@ export class Sessions extends Context.Service<
         return Sessions.of({
           create: Effect.fn("Sessions.create")(function* (person) {
             yield* directory.people.get(person)
-            const token = PREFIX + randomBytes(32).toString("base64url")
+            const { secret: token, id } = tokens.issue()
             const now = yield* Clock.currentTimeMillis
             const session = new Session({
-              id: hashSessionToken(token),
+              id,
               person: person as DnsLabel,
               createdAt: DateTime.makeUnsafe(now),
               lastSeenAt: DateTime.makeUnsafe(now),
@@ -130,8 +129,9 @@ export class Sessions extends Context.Service<
           verify,
           revoke: Effect.fn("Sessions.revoke")(function* (token) {
             const raw = reveal(token)
-            if (!SHAPE.test(raw)) return
-            const row = yield* repo.find(hashSessionToken(raw))
+            const id = tokens.idOf(raw)
+            if (id === undefined) return
+            const row = yield* repo.find(id)
             if (row !== undefined) yield* forget(row)
           }),
           revokeAllOf: Effect.fn("Sessions.revokeAllOf")(function* (person) {

@@ -1,11 +1,12 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
-import { Clock, Context, DateTime, Effect, Layer, Redacted, Schema } from "effect"
+import { randomBytes } from "node:crypto"
+import { Clock, Context, DateTime, Effect, Layer, type Redacted, Schema } from "effect"
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose"
 
 /** What jose signs and verifies with (a WebCrypto key here). */
 export type SigningKeyMaterial = Awaited<ReturnType<typeof importJWK>>
 
 import type { StoreError } from "../Errors.ts"
+import { isSealed, keyEncryptionKey, seal, unseal } from "../internal/seal.ts"
 import { RecordStore } from "../store/RecordStore.ts"
 import { makeRepository, type Repository } from "../store/Repository.ts"
 import { makeRevisionCache } from "../store/revisionCache.ts"
@@ -21,7 +22,7 @@ export class SigningKey extends Schema.Class<SigningKey>("@clawfleet/core/Signin
   /** When a newer key took over signing; it stays published for the overlap after this. */
   retiredAt: Schema.optionalKey(Schema.DateTimeUtcFromString),
   publicJwk: Schema.Record(Schema.String, Schema.Unknown),
-  /** The private JWK as JSON, or `sealed:<iv>.<tag>.<ciphertext>` (base64url) when sealed. */
+  /** The private JWK as JSON, or `sealed:<iv>.<tag>.<ciphertext>` (base64url) under the key-encryption key. */
   privateJwk: Schema.String
 }) {}
 
@@ -46,28 +47,15 @@ export interface KeySet {
   readonly jwks: { readonly keys: ReadonlyArray<JWK> }
 }
 
-const kekOf = (options: SigningKeysOptions): Buffer | undefined => {
-  if (options.keyEncryptionKey === undefined) return undefined
-  const bytes = Buffer.from(Redacted.value(options.keyEncryptionKey), "base64")
-  if (bytes.length !== 32) throw new Error("SigningKeys: keyEncryptionKey must be 32 bytes, base64-encoded")
-  return bytes
-}
+// A sealed key is bound to its id; one that will not open is a misconfiguration, not a key to skip.
+const SEALED = "sealed:"
 
-const seal = (kek: Buffer | undefined, plain: string): string => {
-  if (kek === undefined) return plain
-  const iv = randomBytes(12)
-  const cipher = createCipheriv("aes-256-gcm", kek, iv)
-  const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()])
-  return `sealed:${iv.toString("base64url")}.${cipher.getAuthTag().toString("base64url")}.${data.toString("base64url")}`
-}
-
-const unseal = (kek: Buffer | undefined, stored: string): string => {
-  if (!stored.startsWith("sealed:")) return stored
+const privateJwkOf = (kek: Buffer | undefined, key: SigningKey): string => {
+  if (!isSealed(key.privateJwk, SEALED)) return key.privateJwk
   if (kek === undefined) throw new Error("SigningKeys: a sealed signing key needs the keyEncryptionKey it was sealed with")
-  const [iv, tag, data] = stored.slice("sealed:".length).split(".")
-  const decipher = createDecipheriv("aes-256-gcm", kek, Buffer.from(iv ?? "", "base64url"))
-  decipher.setAuthTag(Buffer.from(tag ?? "", "base64url"))
-  return Buffer.concat([decipher.update(Buffer.from(data ?? "", "base64url")), decipher.final()]).toString("utf8")
+  const plain = unseal(kek, key.privateJwk, key.id, SEALED)
+  if (plain === undefined) throw new Error(`SigningKeys: signing key ${key.id} does not open with this keyEncryptionKey`)
+  return plain
 }
 
 /** Creates, rotates and publishes the signing keys; what `Tokens` signs and verifies with. */
@@ -86,7 +74,7 @@ export class SigningKeys extends Context.Service<
       SigningKeys,
       Effect.gen(function* () {
         const store = yield* RecordStore
-        const kek = kekOf(options)
+        const kek = options.keyEncryptionKey === undefined ? undefined : keyEncryptionKey(options.keyEncryptionKey, "SigningKeys")
         const overlapMs = (options.overlapSeconds ?? 900) * 1000
         const repo: Repository<SigningKey, "signing_keys"> = yield* makeRepository("signing_keys", SigningKey, (k) => k.id)
 
@@ -98,7 +86,8 @@ export class SigningKeys extends Context.Service<
             id,
             createdAt: DateTime.makeUnsafe(yield* Clock.currentTimeMillis),
             publicJwk: { ...pub, kid: id, alg: "EdDSA", use: "sig" },
-            privateJwk: seal(kek, JSON.stringify({ ...priv, kid: id }))
+            privateJwk:
+              kek === undefined ? JSON.stringify({ ...priv, kid: id }) : seal(kek, JSON.stringify({ ...priv, kid: id }), id, SEALED)
           })
           yield* repo.create(record, { action: "signing-key.create" })
           return id
@@ -115,7 +104,7 @@ export class SigningKeys extends Context.Service<
                 rows.map(async (k) => ({
                   key: k,
                   publicKey: await importJWK(k.publicJwk as JWK, "EdDSA"),
-                  privateKey: k.retiredAt === undefined ? await importJWK(JSON.parse(unseal(kek, k.privateJwk)), "EdDSA") : undefined
+                  privateKey: k.retiredAt === undefined ? await importJWK(JSON.parse(privateJwkOf(kek, k)), "EdDSA") : undefined
                 }))
               )
             )

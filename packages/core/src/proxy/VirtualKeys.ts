@@ -1,7 +1,7 @@
-import { createHash, randomBytes } from "node:crypto"
 import { Clock, Context, DateTime, Effect, Layer, Redacted, Schema } from "effect"
 import { TenantName, Text } from "../domain/Names.ts"
 import type { StoreError } from "../Errors.ts"
+import { bearerSecrets, hashSecret } from "../internal/bearerSecret.ts"
 import { makeRepository, type Repository } from "../store/Repository.ts"
 import { Tenants } from "../Tenants.ts"
 
@@ -26,11 +26,9 @@ export interface IssuedKey {
   readonly record: VirtualKey
 }
 
-const PREFIX = "cfk_"
-// cfk_ + 32 bytes in base64url (43 characters, no padding).
-const SHAPE = /^cfk_[A-Za-z0-9_-]{43}$/
+const keys = bearerSecrets("cfk_")
 
-export const hashKey = (key: string): string => createHash("sha256").update(key).digest("hex")
+export const hashKey = hashSecret
 
 /** Issues, resolves and revokes virtual keys. Revocation deletes the record: the next lookup misses. */
 export class VirtualKeys extends Context.Service<
@@ -55,19 +53,22 @@ export class VirtualKeys extends Context.Service<
       return VirtualKeys.of({
         issue: Effect.fn("VirtualKeys.issue")(function* (tenant, options) {
           yield* tenants.get(tenant)
-          const key = PREFIX + randomBytes(32).toString("base64url")
+          const { secret: key, id, hint } = keys.issue()
           const record = new VirtualKey({
-            id: hashKey(key),
+            id,
             tenant: tenant as TenantName,
             createdAt: DateTime.makeUnsafe(yield* Clock.currentTimeMillis),
-            hint: key.slice(0, PREFIX.length + 4),
+            hint,
             ...(options?.label !== undefined ? { label: options.label as typeof VirtualKey.Type.label & string } : {})
           })
           yield* repo.create(record, { action: "virtual-key.issue" })
           return { key: Redacted.make(key), record }
         }),
         // Untraced: it runs on every proxied request.
-        resolve: (key) => (SHAPE.test(key) ? Effect.map(repo.find(hashKey(key)), (found) => found?.value) : Effect.undefined),
+        resolve: (key) => {
+          const id = keys.idOf(key)
+          return id === undefined ? Effect.undefined : Effect.map(repo.find(id), (found) => found?.value)
+        },
         list: (tenant) => Effect.map(repo.allWhere({ tenant }), (rows) => rows.map((r) => r.value)),
         revoke: Effect.fn("VirtualKeys.revoke")(function* (id) {
           const found = yield* repo.get(id)

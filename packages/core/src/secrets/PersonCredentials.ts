@@ -1,9 +1,9 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
 import { Clock, Context, DateTime, Effect, Layer, Redacted, Schema } from "effect"
 import { Catalog } from "../Catalog.ts"
 import { Directory } from "../Directory.ts"
 import { DnsLabel } from "../domain/Names.ts"
 import { Corrupt, InvalidState, StoreError, ValidationError } from "../Errors.ts"
+import { keyEncryptionKey, seal, unseal } from "../internal/seal.ts"
 import { RequestContext } from "../RequestContext.ts"
 import { type AuditDraft, RecordStore } from "../store/RecordStore.ts"
 import { makeRepository, type Repository } from "../store/Repository.ts"
@@ -41,38 +41,13 @@ export interface PersonCredentialsOptions {
 }
 
 const ENTITY = "person credential"
-const PREFIX = "v1:"
 // Sent as `Authorization: Bearer <token>`: anything but visible ASCII would break or split the header.
 const TOKEN_SHAPE = /^[\x21-\x7e]{1,8192}$/
 
 const idOf = (tool: string, person: string) => `${tool}/${person}`
 
-const kekOf = (options: PersonCredentialsOptions): Buffer => {
-  const bytes = Buffer.from(Redacted.value(options.keyEncryptionKey), "base64")
-  if (bytes.length !== 32) throw new Error("PersonCredentials: keyEncryptionKey must be 32 bytes, base64-encoded")
-  return bytes
-}
-
-// The record id is the additional authenticated data: a sealed token copied to another person's
-// row fails its tag there instead of acting as them.
-const seal = (kek: Buffer, id: string, token: string): string => {
-  const iv = randomBytes(12)
-  const cipher = createCipheriv("aes-256-gcm", kek, iv).setAAD(Buffer.from(id, "utf8"))
-  const data = Buffer.concat([cipher.update(token, "utf8"), cipher.final()])
-  return `${PREFIX}${iv.toString("base64url")}.${cipher.getAuthTag().toString("base64url")}.${data.toString("base64url")}`
-}
-
-const unseal = (kek: Buffer, id: string, sealed: string): string | undefined => {
-  const [iv, tag, data] = sealed.startsWith(PREFIX) ? sealed.slice(PREFIX.length).split(".") : []
-  if (iv === undefined || tag === undefined || data === undefined) return undefined
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", kek, Buffer.from(iv, "base64url"))
-    decipher.setAAD(Buffer.from(id, "utf8")).setAuthTag(Buffer.from(tag, "base64url"))
-    return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString("utf8")
-  } catch {
-    return undefined
-  }
-}
+// The record id is bound into each sealed token: one copied to another person's row fails there
+// instead of acting as them.
 
 const infoOf = (c: PersonCredential, now: number): PersonCredentialInfo => ({
   tool: c.tool,
@@ -112,7 +87,7 @@ export class PersonCredentials extends Context.Service<
 >()("@clawfleet/core/PersonCredentials") {
   /** Throws at once when the key-encryption key is not 32 bytes. */
   static layer(options: PersonCredentialsOptions): Layer.Layer<PersonCredentials, never, RecordStore | Catalog | Directory> {
-    const kek = kekOf(options)
+    const kek = keyEncryptionKey(options.keyEncryptionKey, "PersonCredentials")
     return Layer.effect(
       PersonCredentials,
       Effect.gen(function* () {
@@ -171,7 +146,7 @@ export class PersonCredentials extends Context.Service<
             const record = new PersonCredential({
               tool: tool.name,
               person: person.id,
-              sealed: seal(kek, id, token),
+              sealed: seal(kek, token, id),
               ...(input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {}),
               updatedAt: DateTime.makeUnsafe(now)
             })
@@ -195,7 +170,7 @@ export class PersonCredentials extends Context.Service<
             if (found === undefined) return undefined
             const c = found.value
             if (c.expiresAt !== undefined && c.expiresAt.epochMilliseconds <= (yield* Clock.currentTimeMillis)) return undefined
-            const token = unseal(kek, id, c.sealed)
+            const token = unseal(kek, c.sealed, id)
             if (token === undefined) {
               return yield* new StoreError({
                 reason: new Corrupt({
