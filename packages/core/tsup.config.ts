@@ -6,6 +6,7 @@ export default defineConfig({
     promise: "src/promise.ts",
     kubernetes: "src/kubernetes.ts",
     testing: "src/testing.ts",
+    fakeLlm: "src/fakeLlm.ts",
     "agent/main": "src/agent/main.ts"
   },
   format: ["esm"],

@@ -38,8 +38,18 @@ export { RecordStore } from "./store/RecordStore.ts"
 export type { Page, PageRequest, Repository, Versioned } from "./store/Repository.ts"
 export { type Table, Tables } from "./store/Tables.ts"
 export * from "./Tenants.ts"
+
 // OpenClaw config rendering
 
+export {
+  defaultOpenClawCache,
+  installOpenClaw,
+  type OpenClawInstall,
+  OpenClawInstallError,
+  OpenClawInstallErrorReason,
+  type OpenClawInstallOptions,
+  pathWithOurNode
+} from "./openclaw/install.ts"
 export { type JsonIssue, type JsonSchema, type JsonSchemaObject, unsupportedKeywords, validateJson } from "./openclaw/JsonSchema.ts"
 export {
   defaultSkillsDir,
@@ -172,6 +182,8 @@ export {
   PAIRING_SCOPE,
   SESSION_COOKIE as SIGN_IN_SESSION_COOKIE
 } from "./identity/IdentityRoutes.ts"
+/** Runs a node:http server for the life of a scope: what every clawfleet listener is built on. */
+export { type Listening, listen } from "./internal/listen.ts"
 export { type DocumentInput, Knowledge, type KnowledgeDocument, type SearchHit, type SearchRequest } from "./knowledge/Knowledge.ts"
 export { KnowledgeMcp, type KnowledgeMcpHandlerOptions, type KnowledgeMcpOptions } from "./knowledge/KnowledgeMcp.ts"
 export {
@@ -181,3 +193,4 @@ export {
   PersonCredentials,
   type PersonCredentialsOptions
 } from "./secrets/PersonCredentials.ts"
+export { TenantCredential, TenantCredentials, type TenantCredentialsOptions } from "./secrets/TenantCredentials.ts"

@@ -140,7 +140,7 @@ describe("tenant agent", () => {
       const paired = yield* get(`${agent.url}/clawfleet/pair?token=${link}`)
       assert.strictEqual(paired.status, 303)
       const setCookie = paired.headers.get("set-cookie") ?? ""
-      assert.match(setCookie, /^cf_agent=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\//)
+      assert.match(setCookie, /^cf_agent_ada=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Strict; Path=\//)
       const cookie = `${setCookie.split(";")[0]}; theme=dark`
 
       const page = yield* get(`${agent.url}/chat?x=1`, cookie)
@@ -150,16 +150,26 @@ describe("tenant agent", () => {
       assert.strictEqual(seen.authorization, `Bearer ${GATEWAY_TOKEN}`)
       assert.strictEqual(seen.cookie, "theme=dark", "the gateway never sees the agent's session")
       assert.notInclude(JSON.stringify(page.headers), GATEWAY_TOKEN)
-      assert.strictEqual(seen["x-forwarded-user"], "ada", "the gateway learns who was paired")
+      assert.strictEqual(seen["x-clawfleet-person"], "ada", "the gateway learns who was paired")
+      assert.isUndefined(seen["x-forwarded-user"], "OpenClaw refuses a loopback request with forwarding headers")
       // A browser cannot speak for someone else to a gateway that trusts the agent.
       yield* Effect.promise(() =>
         fetch(`${agent.url}/spoof`, {
-          headers: { cookie, "x-forwarded-user": "bob", "x-forwarded-for": "10.0.0.1", forwarded: "for=10.0.0.1" }
+          headers: {
+            cookie,
+            "x-clawfleet-person": "bob",
+            "x-forwarded-user": "bob",
+            "x-forwarded-for": "10.0.0.1",
+            "x-real-ip": "10.0.0.1",
+            forwarded: "for=10.0.0.1"
+          }
         })
       )
       const spoofed = gateway.seen.headers.at(-1)!
-      assert.strictEqual(spoofed["x-forwarded-user"], "ada")
+      assert.strictEqual(spoofed["x-clawfleet-person"], "ada")
+      assert.isUndefined(spoofed["x-forwarded-user"])
       assert.isUndefined(spoofed["x-forwarded-for"])
+      assert.isUndefined(spoofed["x-real-ip"])
       assert.isUndefined(spoofed.forwarded)
       // Use is reported to the control plane, for idle suspend.
       let activity: unknown

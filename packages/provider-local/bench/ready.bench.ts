@@ -6,7 +6,8 @@
  *
  * "OpenClaw alone" starts the same gateway command by hand in a prepared directory and polls
  * `/readyz` every 25 ms, as the provider does; "through the provider" is `apply` to an
- * observation that says Ready. The difference is our overhead. Memory is the resident set of the
+ * observation that says Ready, with the tenant agent in front as `npm start` runs it, and the
+ * agent answering. The difference is our overhead. Memory is the resident set of the
  * gateway's processes once Ready, read from /proc.
  */
 import { spawn } from "node:child_process"
@@ -15,9 +16,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { RuntimeProvider } from "@clawfleet/core"
+import { RuntimeProvider, Secrets } from "@clawfleet/core"
 import { testRuntime } from "@clawfleet/core/testing"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { ensureOpenClaw } from "../../core/test/support/openclaw.ts"
 import * as Local from "../src/index.ts"
 
@@ -97,7 +98,7 @@ const throughProvider = (dataDir: string, tenant: string) =>
     yield* provider.apply(rt)
     for (;;) {
       const o = yield* provider.observe(tenant)
-      if (o.workload.ready) break
+      if (o.workload.ready && o.endpoint !== undefined && (yield* Effect.promise(() => answers(o.endpoint!)))) break
       yield* Effect.sleep("25 millis")
     }
     const ms = performance.now() - t0
@@ -105,6 +106,12 @@ const throughProvider = (dataDir: string, tenant: string) =>
     yield* provider.destroy(tenant, { data: "delete" })
     return { ms, rss }
   })
+
+const answers = (endpoint: string) =>
+  fetch(`${endpoint}/clawfleet/health`).then(
+    (r) => r.ok,
+    () => false
+  )
 
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
@@ -121,7 +128,22 @@ await Effect.runPromise(
       viaMs.push(via.ms)
       rss.push(via.rss)
     }
-  }).pipe(Effect.provide(Local.layer({ dataDir, gateway: { openclaw: entry } })))
+  }).pipe(
+    Effect.provide(
+      Local.layer({
+        dataDir,
+        gateway: { openclaw: entry },
+        // Nothing answers there: pairing is not measured, only that the agent is up.
+        agent: { controlPlaneUrl: "http://127.0.0.1:9", issuer: "http://127.0.0.1:9" }
+      }).pipe(
+        Layer.provide(
+          Secrets.layerMemory(
+            Object.fromEntries(Array.from({ length: RUNS }, (_, i) => [`clawfleet-tenant-bench-${i}/agent-key`, "cfk_bench"]))
+          )
+        )
+      )
+    )
+  )
 )
 rmSync(dataDir, { recursive: true, force: true })
 

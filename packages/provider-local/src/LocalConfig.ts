@@ -74,11 +74,33 @@ export const LocalConfig = Schema.Struct({
   /** Tenant `ada` lives in `<dataDir>/tenants/ada`. */
   dataDir: Schema.String.check(Schema.isMinLength(1, { message: "must name a directory" })),
   gateway: Schema.Struct({
-    /** The OpenClaw executable, or its `openclaw.mjs`; `openclaw` on PATH by default. */
-    openclaw: Schema.String.check(Schema.isMinLength(1)).pipe(Schema.withDecodingDefaultKey(Effect.succeed("openclaw"))),
+    /**
+     * The OpenClaw executable, or its `openclaw.mjs`, run for every tenant whatever its pinned
+     * version. Without it, each tenant runs its own pinned version, installed from npm on first
+     * use into `cacheDir` and shared by the tenants of that version.
+     */
+    openclaw: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
+    /** Where pinned versions are installed: `$CLAWFLEET_OPENCLAW_CACHE`, else `~/.cache/clawfleet/openclaw`. */
+    cacheDir: Schema.optionalKey(Schema.String.check(Schema.isMinLength(1))),
     /** Overrides how the gateway is started (tests start a stand-in). */
     command: Schema.optionalKey(Command)
   }).pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  /**
+   * Puts the tenant agent in front of every gateway: the tenant's endpoint becomes the agent,
+   * which lets people in only with a pairing link from the control plane and holds the gateway
+   * token itself. It redeems pairings with the tenant's key, resolved through `Secrets` as
+   * `clawfleet-tenant-<name>/agent-key`. Without it, the endpoint is the bare gateway.
+   */
+  agent: Schema.optionalKey(
+    Schema.Struct({
+      /** Where agents redeem pairings and fetch the JWKS (the control plane's `/agent/v1`). */
+      controlPlaneUrl: HttpUrl,
+      /** The issuer the control plane signs pairing tokens with. */
+      issuer: Schema.String.check(Schema.isMinLength(1, { message: "must name the token issuer" })),
+      /** How long a pairing lasts in the browser. */
+      sessionHours: Schema.optionalKey(Schema.Number.check(Schema.isGreaterThan(0, { message: "must be more than 0" })))
+    })
+  ),
   /** The egress proxy: `HTTPS_PROXY` and `HTTP_PROXY` of every gateway. Advisory only. */
   egressProxyUrl: Schema.optionalKey(HttpUrl),
   stopTimeoutMs: Millis.pipe(Schema.withDecodingDefaultKey(Effect.succeed(10_000))),

@@ -11,7 +11,8 @@ import {
   Secrets
 } from "@clawfleet/core"
 import { Effect, Layer, Schema, Scope, Semaphore } from "effect"
-import { type Gateways, makeGateways } from "./Gateways.ts"
+import { type Gateway, type Gateways, makeGateways } from "./Gateways.ts"
+import type { AgentHandle } from "./internal/agent.ts"
 import { notReady, ready, workloadReadiness } from "./internal/conditions.ts"
 import {
   ensureDir,
@@ -51,11 +52,12 @@ const fsError = (what: string, resource?: string) => (cause: unknown) => {
 }
 const attempt = <A>(what: string, f: () => Promise<A>, resource?: string) => Effect.tryPromise({ try: f, catch: fsError(what, resource) })
 
-/**
- * Where a client reaches the tenant. Today the gateway itself on loopback; when the tenant agent
- * runs in front of the gateway, this is where its address goes instead.
- */
-const endpointOf = (port: number) => `http://127.0.0.1:${port}`
+/** Where a client reaches the tenant: its agent when one runs, else the bare gateway on loopback. */
+const endpointOf = (gateway: Gateway | undefined, agent: AgentHandle | undefined) => {
+  if (agent !== undefined) return agent.url
+  const port = gateway?.supervisor.status().port
+  return port === undefined ? undefined : `http://127.0.0.1:${port}`
+}
 
 /** A JSON file's permission bits and content, as `list` reports them; content that does not parse shows as such. */
 const readJsonFile = async (path: string) => {
@@ -88,7 +90,9 @@ const make = Effect.fnUntraced(function* (config: LocalConfig) {
   const gateways: Gateways = makeGateways({
     config,
     dataDir,
-    command: config.gateway.command ?? openclawCommand(resolveExecutable(config.gateway.openclaw)),
+    command:
+      config.gateway.command ??
+      (config.gateway.openclaw === undefined ? undefined : openclawCommand(resolveExecutable(config.gateway.openclaw))),
     secrets: yield* Effect.serviceOption(Secrets),
     scope: supervision
   })
@@ -221,8 +225,13 @@ const make = Effect.fnUntraced(function* (config: LocalConfig) {
                   ? `HTTPS_PROXY and HTTP_PROXY point at ${proxy}; nothing on this machine stops a direct connection`
                   : "no egress proxy is configured: the gateway connects directly"
               },
-        workload: status === undefined ? notReady("NotRunning", "no gateway process") : workloadReadiness(status, Date.now()),
-        endpoint: status?.port === undefined ? undefined : endpointOf(status.port)
+        workload:
+          status === undefined
+            ? notReady("NotRunning", "no gateway process")
+            : (gateways.waitingFor(tenant) ?? "") !== ""
+              ? notReady("Installing", gateways.waitingFor(tenant)!)
+              : workloadReadiness(status, Date.now()),
+        endpoint: endpointOf(gateway, gateways.agent(tenant))
       }
     })
 

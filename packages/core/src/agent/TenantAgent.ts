@@ -5,7 +5,7 @@ import { createRemoteJWKSet, jwtVerify } from "jose"
 import { cookieValue } from "../internal/http.ts"
 import { listen } from "../internal/listen.ts"
 import { agentAudience } from "./AgentApi.ts"
-import { gatewayHeaders, proxyHttp, proxyUpgrade } from "./gateway.ts"
+import { gatewayHeaders, isForwardedHeader, proxyHttp, proxyUpgrade } from "./gateway.ts"
 import { SkillSyncError, type SkillSyncReport, syncSkills } from "./SkillSync.ts"
 import { AgentSessions, withoutCookie } from "./sessions.ts"
 
@@ -19,9 +19,18 @@ export interface TenantAgentOptions {
   readonly tenantKey: Redacted.Redacted<string>
   /** The OpenClaw gateway on loopback, and the token it requires; the browser never sees it. */
   readonly gateway: {
-    readonly url: string
+    /**
+     * `http://127.0.0.1:<port>`, or where it is now when it can move (a local gateway may get
+     * another port when it restarts); undefined while it has none.
+     */
+    readonly url: string | (() => string | undefined)
     readonly token: Redacted.Redacted<string>
-    /** The header that names the paired person to a gateway in trusted-proxy mode. Default `x-forwarded-user`. */
+    /**
+     * The header that names the paired person to the gateway. Default `x-clawfleet-person`. It may
+     * not be a forwarding header (`forwarded`, `x-real-ip`, `x-forwarded-*`): OpenClaw takes a
+     * loopback request carrying one for a request relayed by a proxy it cannot attribute, and in
+     * token mode refuses it, so the agent never sends one.
+     */
     readonly userHeader?: string | undefined
   }
   /** Default 127.0.0.1. */
@@ -40,6 +49,7 @@ export interface TenantAgentOptions {
   readonly skillSyncIntervalMs?: number | undefined
 }
 
+/** The session cookie is `cf_agent_<tenant>`. */
 export const SESSION_COOKIE = "cf_agent"
 export const PAIR_PATH = "/clawfleet/pair"
 export const HEALTH_PATH = "/clawfleet/health"
@@ -58,13 +68,30 @@ const text = (res: http.ServerResponse, status: number, body: string, headers: R
  */
 export const makeTenantAgent = (options: TenantAgentOptions) => {
   const controlPlane = new URL(options.controlPlaneUrl)
-  const gateway = new URL(options.gateway.url)
-  if (gateway.protocol !== "http:") throw new Error("TenantAgent: the gateway must be plain http on loopback")
+  const gatewayAt = (url: string) => {
+    const parsed = new URL(url)
+    if (parsed.protocol !== "http:") throw new Error("TenantAgent: the gateway must be plain http on loopback")
+    return parsed
+  }
+  const where = options.gateway.url
+  const currentGateway: () => URL | undefined =
+    typeof where === "string"
+      ? (
+          (fixed) => () =>
+            fixed
+        )(gatewayAt(where))
+      : () => {
+          const now = where()
+          return now === undefined ? undefined : gatewayAt(now)
+        }
+  // Per tenant: agents of one machine share the host 127.0.0.1, and cookies ignore ports.
+  const cookieName = `${SESSION_COOKIE}_${options.tenant}`
   const jwks = createRemoteJWKSet(new URL("/agent/v1/jwks", controlPlane), { cooldownDuration: 30_000 })
   const sessions = new AgentSessions((options.sessionHours ?? 12) * 3_600_000)
   const agent = new http.Agent({ keepAlive: true })
   const audience = agentAudience(options.tenant)
-  const userHeader = options.gateway.userHeader ?? "x-forwarded-user"
+  const userHeader = options.gateway.userHeader ?? "x-clawfleet-person"
+  if (isForwardedHeader(userHeader)) throw new Error(`TenantAgent: the gateway would refuse requests carrying ${userHeader}`)
   const secure = options.secureCookie ?? true
   const activityEvery = options.activityIntervalMs ?? 60_000
   let lastActivity = 0
@@ -107,7 +134,7 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
     }
     const cookie = sessions.open(body.person, Date.now())
     const attributes = [
-      `${SESSION_COOKIE}=${cookie}`,
+      `${cookieName}=${cookie}`,
       "HttpOnly",
       "SameSite=Strict",
       "Path=/",
@@ -125,14 +152,16 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
       pair(req, res).catch(() => text(res, 500, "Pairing failed."))
       return
     }
-    const session = sessions.find(cookieValue(req.headers.cookie, SESSION_COOKIE), Date.now())
+    const session = sessions.find(cookieValue(req.headers.cookie, cookieName), Date.now())
     if (session === undefined) return text(res, 401, "Open this assistant through a pairing link from clawfleet.")
+    const gateway = currentGateway()
+    if (gateway === undefined) return text(res, 503, "The assistant is not running yet. Try again in a moment.", { "retry-after": "2" })
     reportActivity()
     proxyHttp(
       req,
       res,
       gateway,
-      gatewayHeaders(req, withoutCookie(req.headers.cookie, SESSION_COOKIE), Redacted.value(options.gateway.token), gateway.host, {
+      gatewayHeaders(req, withoutCookie(req.headers.cookie, cookieName), Redacted.value(options.gateway.token), gateway.host, {
         header: userHeader,
         person: session.person
       }),
@@ -145,9 +174,14 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
   const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     tunnels.add(socket)
     socket.once("close", () => tunnels.delete(socket))
-    const session = sessions.find(cookieValue(req.headers.cookie, SESSION_COOKIE), Date.now())
+    const session = sessions.find(cookieValue(req.headers.cookie, cookieName), Date.now())
     if (session === undefined) {
       socket.end("HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+      return
+    }
+    const gateway = currentGateway()
+    if (gateway === undefined) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
       return
     }
     reportActivity()
@@ -156,10 +190,11 @@ export const makeTenantAgent = (options: TenantAgentOptions) => {
       socket,
       head,
       gateway,
-      gatewayHeaders(req, withoutCookie(req.headers.cookie, SESSION_COOKIE), Redacted.value(options.gateway.token), gateway.host, {
+      gatewayHeaders(req, withoutCookie(req.headers.cookie, cookieName), Redacted.value(options.gateway.token), gateway.host, {
         header: userHeader,
         person: session.person
-      })
+      }),
+      Redacted.value(options.gateway.token)
     )
   }
 

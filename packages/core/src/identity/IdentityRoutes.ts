@@ -26,6 +26,15 @@ const SIGN_IN_COOKIE = "cf_signin"
 /** The scope an API token needs to ask for pairing links. */
 export const PAIRING_SCOPE = "tenants:pair"
 
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+
+/** A page a person reads: the answers of `/tenants/{name}/open` land in a browser, not a script. */
+const html = (res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) => {
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers })
+  res.end(`<!doctype html><meta charset="utf-8"><title>clawfleet</title><p>${escapeHtml(message)}</p>\n`)
+}
+
 const PAIRING_STATUS: Record<string, number> = { Forbidden: 403, Disabled: 403, NotReady: 503, NoEndpoint: 409, Deleting: 409 }
 const SIGN_IN_STATUS: Record<string, number> = { Unavailable: 503, ProviderError: 502, NotOnboarded: 403, Disabled: 403 }
 
@@ -33,7 +42,8 @@ const SIGN_IN_STATUS: Record<string, number> = { Unavailable: 503, ProviderError
  * The identity routes of the control plane, on any node:http server: sign-in through OIDC
  * (`GET /auth/login`, `GET /auth/callback`, `POST /auth/logout`), the JWKS
  * (`GET /.well-known/jwks.json`) and pairing links (`POST /tenants/{name}/pairing`, for the
- * tenant's owner or an administrator, with a session or an API token scoped `tenants:pair`).
+ * tenant's owner or an administrator, with a session or an API token scoped `tenants:pair`), and
+ * `GET /tenants/{name}/open`, which signs a browser in if needed and sends it on a pairing link.
  * State-changing requests must come from `publicOrigin`. Answers `undefined` for any other path,
  * so the server can route on.
  */
@@ -143,6 +153,41 @@ export const makeIdentityRoutes = (
       sendJson(res, 503, { error: "unavailable" }, { "retry-after": "1" })
     }
 
+    /**
+     * The browser's way in: with a session, a fresh pairing link and a redirect to it; without
+     * one, sign-in first and back here. A GET, so a plain link works; it only ever takes the
+     * person to an assistant they may open, so a forged link gains an attacker nothing.
+     */
+    const open = async (req: http.IncomingMessage, res: http.ServerResponse, tenant: string) => {
+      const who = await whoIs(req)
+      if (who === "down")
+        return html(res, 503, "clawfleet cannot reach its store right now. Try again in a moment.", { "retry-after": "1" })
+      if (who === undefined || who.scopes !== undefined) {
+        const back = `/auth/login?returnTo=${encodeURIComponent(`/tenants/${tenant}/open`)}`
+        res.writeHead(302, { location: back, "cache-control": "no-store" })
+        return res.end()
+      }
+      const admin = options.isAdmin?.(who.person) ?? false
+      const exit = await run(links.create({ tenant, requester: { person: who.person.id, admin } }))
+      if (Exit.isSuccess(exit)) {
+        res.writeHead(303, { location: Redacted.value(exit.value.url), "cache-control": "no-store" })
+        return res.end()
+      }
+      const error = failureOf(exit)
+      if (error instanceof PairingError && error.reason === "NotReady") {
+        // Refreshes itself: an assistant that is starting is usually up within seconds.
+        return html(res, 503, `The assistant "${tenant}" is starting. This page retries by itself.`, {
+          "retry-after": "3",
+          refresh: "3"
+        })
+      }
+      if (error instanceof PairingError) return html(res, PAIRING_STATUS[error.reason] ?? 400, error.detail)
+      if ((error as { reason?: { _tag?: string } } | undefined)?.reason?._tag === "NotFound") {
+        return html(res, 404, `There is no assistant "${tenant}".`)
+      }
+      html(res, 503, "clawfleet cannot reach its store right now. Try again in a moment.", { "retry-after": "1" })
+    }
+
     return (req, res) => {
       const path = (req.url ?? "/").split("?", 1)[0] ?? "/"
       const fail = () => sendJson(res, 500, { error: "internal" })
@@ -151,6 +196,7 @@ export const makeIdentityRoutes = (
         return true
       }
       const pair = /^\/tenants\/([a-z0-9][a-z0-9-]{0,62})\/pairing$/.exec(path)
+      const openPath = /^\/tenants\/([a-z0-9][a-z0-9-]{0,62})\/open$/.exec(path)
       if (req.method === "GET" && path === "/auth/login") login(req, res).catch(fail)
       else if (req.method === "GET" && path === "/auth/callback") callback(req, res).catch(fail)
       else if (req.method === "POST" && path === "/auth/logout") logout(req, res).catch(fail)
@@ -163,6 +209,7 @@ export const makeIdentityRoutes = (
           )
           .catch(fail)
       } else if (req.method === "POST" && pair !== null) pairing(req, res, pair[1]!).catch(fail)
+      else if (req.method === "GET" && openPath !== null) open(req, res, openPath[1]!).catch(fail)
       else return false
       return true
     }

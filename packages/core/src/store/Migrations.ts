@@ -118,6 +118,11 @@ export const migrations: ReadonlyArray<Migration> = [
     id: 8,
     name: "person_credentials",
     up: (sql, schema) => recordTable(sql, schema, "person_credentials")
+  },
+  {
+    id: 9,
+    name: "tenant_credentials",
+    up: (sql, schema) => recordTable(sql, schema, "tenant_credentials")
   }
 ]
 

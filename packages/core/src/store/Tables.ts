@@ -17,7 +17,8 @@ export const Tables = {
   api_tokens: "API token",
   sessions: "session",
   skill_bundles: "skill bundle",
-  person_credentials: "person credential"
+  person_credentials: "person credential",
+  tenant_credentials: "tenant credential"
 } as const
 
 export type Table = keyof typeof Tables

@@ -1,41 +1,25 @@
 import { spawn } from "node:child_process"
-import { randomBytes } from "node:crypto"
-import { existsSync } from "node:fs"
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises"
-import { homedir, tmpdir } from "node:os"
-import { delimiter, dirname, join } from "node:path"
-import { type EffectiveAccess, type JsonSchema, SecretEnv, TenantSpec } from "@clawfleet/core"
-import { Schema } from "effect"
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import {
+  defaultOpenClawCache,
+  type EffectiveAccess,
+  installOpenClaw,
+  type JsonSchema,
+  type OpenClawInstall,
+  pathWithOurNode,
+  SecretEnv,
+  TenantSpec
+} from "@clawfleet/core"
+import { Effect, Schema } from "effect"
 
 // ---- The pinned OpenClaw, installed once per machine outside the repository ------------------
 
-/**
- * Where a version is installed: `$CLAWFLEET_OPENCLAW_CACHE/<version>`, else
- * `~/.cache/clawfleet/openclaw/<version>`. Outside the repo because it is 650 MB and a fresh clone
- * (CI) should reuse what an earlier run on the same machine installed.
- */
-export const openClawDir = (version: string) =>
-  join(process.env.CLAWFLEET_OPENCLAW_CACHE ?? join(homedir(), ".cache", "clawfleet", "openclaw"), version)
+export type { OpenClawInstall }
 
-export interface OpenClawInstall {
-  readonly version: string
-  readonly dir: string
-  /** The CLI's entry script, run with the Node that runs the tests (OpenClaw needs Node >= 24.16). */
-  readonly entry: string
-}
-
-const entryOf = (dir: string) => join(dir, "node_modules", "openclaw", "openclaw.mjs")
-
-const installedVersion = async (dir: string) => {
-  try {
-    return (JSON.parse(await readFile(join(dir, "node_modules", "openclaw", "package.json"), "utf8")) as { version?: string }).version
-  } catch {
-    return undefined
-  }
-}
-
-/** PATH with the test's own Node first, so npm and OpenClaw's install scripts run on Node 24. */
-const pathWithOurNode = () => [dirname(process.execPath), process.env.PATH ?? ""].join(delimiter)
+/** Where a version is installed: the library's cache, shared with the local runtime. */
+export const openClawDir = (version: string) => join(defaultOpenClawCache(), version)
 
 const run = (command: string, args: ReadonlyArray<string>, options: { env: NodeJS.ProcessEnv; cwd?: string }) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
@@ -48,57 +32,12 @@ const run = (command: string, args: ReadonlyArray<string>, options: { env: NodeJ
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }))
   })
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
 /**
- * Installs `openclaw@version` into the cache when it is not there, and returns where it is. The
- * install goes to a private temporary directory renamed into place, so a reader never sees half an
- * install; a lock directory (mkdir is atomic) keeps two test workers from downloading at once.
+ * Installs `openclaw@version` into the cache when it is not there, and returns where it is. A
+ * first install takes a minute or more, so its progress goes to stderr.
  */
-export const ensureOpenClaw = async (version: string): Promise<OpenClawInstall> => {
-  const dir = openClawDir(version)
-  const done = async () => existsSync(entryOf(dir)) && (await installedVersion(dir)) === version
-  if (await done()) return { version, dir, entry: entryOf(dir) }
-  await mkdir(dirname(dir), { recursive: true })
-  const lock = `${dir}.lock`
-  const deadline = Date.now() + 10 * 60_000
-  for (;;) {
-    try {
-      await mkdir(lock)
-      break
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e
-      if (await done()) return { version, dir, entry: entryOf(dir) }
-      // A worker killed mid-install leaves its lock behind; an install never takes this long.
-      const age = Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs
-      if (age > 5 * 60_000) await rm(lock, { recursive: true, force: true })
-      if (Date.now() > deadline) throw new Error(`timed out waiting for another install of openclaw@${version} (lock ${lock})`)
-      await sleep(500)
-    }
-  }
-  try {
-    if (await done()) return { version, dir, entry: entryOf(dir) }
-    const staging = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`
-    await mkdir(staging, { recursive: true })
-    const npm = await run(
-      "npm",
-      ["install", "--prefix", staging, "--no-save", "--no-audit", "--no-fund", "--loglevel=error", `openclaw@${version}`],
-      { env: { ...process.env, PATH: pathWithOurNode() } }
-    ).catch((e: Error) => ({ code: -1, stdout: "", stderr: `could not run npm: ${e.message}` }))
-    if (npm.code !== 0 || !existsSync(entryOf(staging))) {
-      await rm(staging, { recursive: true, force: true })
-      throw new Error(
-        `installing openclaw@${version} into ${staging} failed (npm exit ${npm.code}); ` +
-          `set CLAWFLEET_OPENCLAW_CACHE to a writable directory or install it there by hand:\n${npm.stderr.slice(-4000)}`
-      )
-    }
-    await rm(dir, { recursive: true, force: true })
-    await rename(staging, dir)
-    return { version, dir, entry: entryOf(dir) }
-  } finally {
-    await rm(lock, { recursive: true, force: true })
-  }
-}
+export const ensureOpenClaw = (version: string): Promise<OpenClawInstall> =>
+  Effect.runPromise(installOpenClaw({ version, onProgress: (line) => process.stderr.write(`clawfleet: ${line}\n`) }))
 
 export interface ValidateResult {
   readonly valid: boolean

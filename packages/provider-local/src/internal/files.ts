@@ -16,6 +16,10 @@ export interface TenantLayout {
   readonly token: string
   readonly egress: string
   readonly port: string
+  /** The tenant agent's port, kept so pairing links and open Control UIs survive a restart. */
+  readonly agentPort: string
+  /** Where the tenant agent syncs granted skills: OpenClaw's `${OPENCLAW_STATE_DIR}/clawfleet/skills`. */
+  readonly skills: string
 }
 
 export const tenantsDir = (dataDir: string) => join(dataDir, "tenants")
@@ -31,7 +35,9 @@ export const layoutOf = (dataDir: string, tenant: string): TenantLayout => {
     clawfleet,
     token: join(clawfleet, "gateway-token"),
     egress: join(clawfleet, "egress.json"),
-    port: join(clawfleet, "gateway-port")
+    port: join(clawfleet, "gateway-port"),
+    agentPort: join(clawfleet, "agent-port"),
+    skills: join(clawfleet, "skills")
   }
 }
 
