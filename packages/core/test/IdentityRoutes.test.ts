@@ -54,6 +54,22 @@ const send = (path: string, init: { method?: string; cookie?: string; origin?: s
     }
   })
 
+/** A GET as a browser makes it: the answer is a redirect or a page, not JSON. */
+const page = (path: string, cookie?: string, bearer?: string) =>
+  Effect.promise(async () => {
+    const headers: Record<string, string> = {}
+    if (cookie !== undefined) headers.cookie = cookie
+    if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`
+    const res = await fetch(`${origin}${path}`, { headers, redirect: "manual" })
+    return {
+      status: res.status,
+      location: res.headers.get("location"),
+      refresh: res.headers.get("refresh"),
+      contentType: res.headers.get("content-type"),
+      text: await res.text()
+    }
+  })
+
 const cookieNamed = (cookies: ReadonlyArray<string>, name: string) =>
   cookies.map((c) => c.split(";")[0]!).find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1)
 
@@ -91,10 +107,18 @@ describe("identity routes", () => {
           )
         )
       }
-      const routes = yield* cp(makeIdentityRoutes({ publicOrigin: origin, secureCookies: false }))
+      const routes = yield* cp(makeIdentityRoutes({ publicOrigin: origin, secureCookies: false, openWaitMs: 300 }))
       handler = (req, res) => {
         if (!routes(req, res)) res.writeHead(404).end()
       }
+
+      const signInAs = (login: string) =>
+        Effect.gen(function* () {
+          const begun = yield* send("/auth/login?returnTo=/")
+          const callback = yield* Effect.promise(() => loginAt(new URL(begun.location!), login, `${origin}/auth/callback`))
+          const done = yield* send(`${callback.pathname}${callback.search}`, { cookie: cookieNamed(begun.cookies, "cf_signin")! })
+          return cookieNamed(done.cookies, "cf_session")!
+        })
 
       // Sign in: /auth/login → provider → /auth/callback → session cookie.
       const begun = yield* send("/auth/login?returnTo=/tenants/ada")
@@ -128,6 +152,28 @@ describe("identity routes", () => {
       const unscoped = Redacted.value((yield* cp(api.create({ person: "ada", scopes: ["tenants:read"], expiresInDays: 1 }))).token)
       assert.strictEqual((yield* send("/tenants/ada/pairing", { method: "POST", bearer: scoped })).status, 200)
       assert.strictEqual((yield* send("/tenants/ada/pairing", { method: "POST", bearer: unscoped })).status, 403)
+
+      // Opening in a browser: signed in, straight on to a fresh pairing link; signed out, sign-in
+      // first and back; another's assistant, a missing one, or one still starting, a page saying so.
+      const opened = yield* page("/tenants/ada/open", session)
+      assert.strictEqual(opened.status, 303)
+      assert.match(opened.location!, /^https:\/\/ada\.assistants\.test\/clawfleet\/pair\?token=ey/)
+      const signedOut = yield* page("/tenants/ada/open")
+      assert.strictEqual(signedOut.status, 302)
+      assert.strictEqual(signedOut.location, `/auth/login?returnTo=${encodeURIComponent("/tenants/ada/open")}`)
+      // A script's token is not a browser's session: it is sent to sign in, not given a link.
+      assert.strictEqual((yield* page("/tenants/ada/open", undefined, scoped)).status, 302)
+      const others = yield* page("/tenants/bob/open", session)
+      assert.strictEqual(others.status, 403)
+      assert.match(others.contentType!, /^text\/html/)
+      assert.strictEqual((yield* page("/tenants/nobody/open", session)).status, 404)
+      const bob = yield* cp(tenants.get("bob"))
+      yield* cp(tenants.writeStatus("bob", bob.version, new TenantStatus({ phase: "Provisioning", conditions: [], observedGeneration: 0 })))
+      const bobsSession = yield* signInAs("bob")
+      const starting = yield* page("/tenants/bob/open", bobsSession)
+      assert.strictEqual(starting.status, 503)
+      assert.strictEqual(starting.refresh, "3", "the page retries by itself while the assistant starts")
+      assert.include(starting.text, "is starting")
 
       const jwks = yield* send("/.well-known/jwks.json")
       assert.strictEqual(jwks.json.keys[0].crv, "Ed25519")

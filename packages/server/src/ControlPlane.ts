@@ -9,7 +9,6 @@ import {
   type OpenClawConfigOptions,
   PairingLinks,
   type Person,
-  Reconciler,
   Secrets,
   SigningKeys,
   SkillBundles,
@@ -20,6 +19,7 @@ import {
   VirtualKeys
 } from "@clawfleet/core"
 import { Layer, type Redacted } from "effect"
+import type { SqlClient } from "effect/sql"
 
 export interface ControlPlaneOptions {
   /** Where people and tenant agents reach the control plane, e.g. `https://clawfleet.example.com`. */
@@ -54,10 +54,11 @@ export const CALLBACK_PATH = "/auth/callback"
 /**
  * Every service of the control plane over a store of your choice: the fleet, sign-in, tokens,
  * pairing, the tenants' platform keys (through `Secrets`), the proxies' gate and metering, skill
- * bundles, knowledge, and the reconciler's compiler. The store layer must also provide a
- * `SqlClient` when metering and knowledge should be kept in it (`sql: true`).
+ * bundles, knowledge, and the reconciler's compiler. The store layer provides its `SqlClient` too:
+ * metering and knowledge live in the same database, e.g.
+ * `Store.layerSql().pipe(Layer.provideMerge(Store.pgliteClient({ dataDir })))`.
  */
-export const layer = (options: ControlPlaneOptions, store: Layer.Layer<Store.Services | SqlClientOf, never, never>) => {
+export const layer = (options: ControlPlaneOptions, store: Layer.Layer<Store.Services | SqlClient.SqlClient>) => {
   // Not `Clawfleet.layer`: its result keeps the store's services only, and metering and knowledge
   // need the store's SqlClient too.
   const fleet = Fleet.layer.pipe(Layer.provideMerge(Grants.layer), Layer.provideMerge(store))
@@ -81,8 +82,3 @@ export const layer = (options: ControlPlaneOptions, store: Layer.Layer<Store.Ser
   const compiler = OpenClawConfig.runtimeCompiler.pipe(Layer.provideMerge(OpenClawConfig.layer(options.openclaw)), Layer.orDie)
   return Layer.mergeAll(identity, proxies, compiler).pipe(Layer.provideMerge(secrets), Layer.provideMerge(keys), Layer.provideMerge(fleet))
 }
-
-type SqlClientOf = Layer.Success<ReturnType<typeof Store.pgliteClient>>
-
-/** The reconciler over the control plane and a runtime provider; start it with `Reconciler.start`. */
-export const reconciler = Reconciler.layer

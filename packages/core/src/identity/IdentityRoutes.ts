@@ -17,6 +17,11 @@ export interface IdentityRoutesOptions {
   readonly secureCookies?: boolean | undefined
   /** Who administers the fleet (until the server's roles decide it). Default: nobody. */
   readonly isAdmin?: ((person: Person) => boolean) | undefined
+  /**
+   * How long `GET /tenants/{name}/open` waits for a starting assistant before it answers with a
+   * page that retries by itself. Default 20 s: a browser shows a slow load, not a dead link.
+   */
+  readonly openWaitMs?: number | undefined
 }
 
 export type IdentityRoutesServices = OidcSignIn | Sessions | PairingLinks | SigningKeys | ApiTokens | Directory
@@ -168,7 +173,7 @@ export const makeIdentityRoutes = (
         return res.end()
       }
       const admin = options.isAdmin?.(who.person) ?? false
-      const exit = await run(links.create({ tenant, requester: { person: who.person.id, admin } }))
+      const exit = await run(links.create({ tenant, requester: { person: who.person.id, admin }, waitMs: options.openWaitMs ?? 20_000 }))
       if (Exit.isSuccess(exit)) {
         res.writeHead(303, { location: Redacted.value(exit.value.url), "cache-control": "no-store" })
         return res.end()
