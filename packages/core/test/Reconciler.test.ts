@@ -1,7 +1,19 @@
-import { Audit, Clawfleet, CompileError, Fleet, OpenClawConfig, Reconciler, RuntimeCompiler, Tenants } from "@clawfleet/core"
+import {
+  Audit,
+  Clawfleet,
+  CompileError,
+  Fleet,
+  OpenClawConfig,
+  Reconciler,
+  RecordStore,
+  RuntimeCompiler,
+  TenantCredentials,
+  Tenants,
+  VirtualKeys
+} from "@clawfleet/core"
 import { MemoryProvider, MemoryWorld } from "@clawfleet/core/testing"
 import { assert, describe, it } from "@effect/vitest"
-import { DateTime, Effect, Fiber, Layer, Schedule, Stream } from "effect"
+import { DateTime, Effect, Fiber, Layer, Redacted, Schedule, Stream } from "effect"
 import { TestClock } from "effect/testing"
 
 // A stand-in renderer: the real OpenClaw one is tested on its own; here the config only has to
@@ -88,6 +100,35 @@ describe("Reconciler", () => {
         yield* reconciler.reconcile("ada")
         assert.isDefined(world.resources("ada").find((r) => r.kind === "token"))
       })
+    )
+  )
+
+  it.effect("a deleted tenant's keys go with it: none opens a later tenant of the same name", () =>
+    Effect.gen(function* () {
+      const fleet = yield* Fleet
+      const reconciler = yield* Reconciler
+      const keys = yield* VirtualKeys
+      const credentials = yield* TenantCredentials
+      yield* fleet.onboardPerson({ person: ada })
+      yield* reconciler.reconcile("ada")
+      const issued = yield* keys.issue("ada", { label: "laptop" })
+      const platform = yield* credentials.keyOf("ada")
+      yield* fleet.deleteTenant("ada")
+      yield* reconciler.reconcile("ada")
+      assert.isUndefined(yield* (yield* Tenants).find("ada"))
+      yield* fleet.createTenant({ name: "ada", spec: { owner: "ada" } })
+      assert.isUndefined(yield* keys.resolve(Redacted.value(issued.key)), "an issued key of the deleted tenant")
+      assert.isUndefined(yield* keys.resolve(Redacted.value(platform)), "the deleted tenant's platform key")
+      assert.notStrictEqual(Redacted.value(yield* credentials.keyOf("ada")), Redacted.value(platform))
+      const actions = (yield* (yield* RecordStore).listAudit(0, 1000)).map((e) => e.action)
+      assert.includeMembers(actions, ["virtual_keys.delete", "tenant_credentials.delete"])
+    }).pipe(
+      Effect.provide(
+        TenantCredentials.layer({ keyEncryptionKey: Redacted.make(Buffer.alloc(32, 7).toString("base64")) }).pipe(
+          Layer.provideMerge(VirtualKeys.layer),
+          Layer.provideMerge(Layer.fresh(stack))
+        )
+      )
     )
   )
 

@@ -3,7 +3,9 @@ import { Tenant, TenantSpec } from "../domain/Tenant.ts"
 import { isStoreError } from "../Errors.ts"
 import { ProviderError } from "../provider/ProviderError.ts"
 import { RuntimeProvider } from "../provider/RuntimeProvider.ts"
-import { RecordStore } from "../store/RecordStore.ts"
+import { RequestContext } from "../RequestContext.ts"
+import { type AuditDraft, RecordStore } from "../store/RecordStore.ts"
+import { Tables } from "../store/Tables.ts"
 import { Tenants } from "../Tenants.ts"
 import { RuntimeCompiler } from "./RuntimeCompiler.ts"
 import { type Failure, statusChanged, statusFrom } from "./status.ts"
@@ -100,6 +102,29 @@ export class Reconciler extends Context.Service<
         return written
       })
 
+      // A key names its tenant, not one life of it: left behind, it would open a later tenant of
+      // the same name. Removed with the record, in its transaction, each removal audited.
+      const forgetKeys = (name: string) =>
+        Effect.gen(function* () {
+          const ctx = yield* RequestContext
+          const audit = (table: "virtual_keys" | "tenant_credentials", id: string): AuditDraft => ({
+            actor: ctx.actor,
+            requestId: ctx.requestId,
+            action: `${table}.delete`,
+            target: { kind: Tables[table], id }
+          })
+          for (;;) {
+            // Removed ones are gone from the next page: always read the first.
+            const keys = yield* store.list("virtual_keys", { limit: 500, where: [["tenant", name]] })
+            for (const key of keys) yield* store.remove("virtual_keys", key.id, key.version, audit("virtual_keys", key.id))
+            if (keys.length < 500) break
+          }
+          const credential = yield* store.get("tenant_credentials", name)
+          if (credential !== undefined) {
+            yield* store.remove("tenant_credentials", name, credential.version, audit("tenant_credentials", name))
+          }
+        })
+
       const pass = Effect.fnUntraced(function* (name: string) {
         const read = yield* tenants.find(name)
         if (read === undefined) return settled
@@ -107,7 +132,7 @@ export class Reconciler extends Context.Service<
         const tenant = found.value
         if (tenant.deletionRequestedAt !== undefined) {
           yield* provider.destroy(name, { data: config.retention })
-          yield* tenants.remove(name, found.version)
+          yield* store.transaction(Effect.andThen(tenants.remove(name, found.version), forgetKeys(name)))
           yield* emit({ type: "Deleted", tenant: name })
           return settled
         }
