@@ -86,7 +86,8 @@ describe("OpenClawConfig", () => {
             knowledge_handbook: { url: "http://tool-broker.clawfleet-system.svc:8081/mcp/knowledge/handbook", ...broker }
           }
         },
-        proxy: { proxyUrl: "http://egress-proxy.clawfleet-system.svc:3128" },
+        // The key by reference only: the config is readable by the gateway, the value is not in it.
+        proxy: { proxyUrl: `http://ada:\${CLAWFLEET_MODEL_KEY}@egress-proxy.clawfleet-system.svc:3128` },
         channels: {
           telegram: {
             enabled: true,

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Fleet, Metering, PairingLinks, Tenants, withActor } from "@clawfleet/core"
+import { Fleet, Metering, PairingLinks, RecordStore, Tenants, withActor } from "@clawfleet/core"
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Layer, Redacted, Schedule } from "effect"
 import * as Dev from "../src/dev/DevFleet.ts"
@@ -88,6 +88,13 @@ describe("clawfleet dev with the real OpenClaw", () => {
         assert.isAtLeast(usage.requests, 1, "the gateway's model call is in Ada's ledger")
         const ledger = yield* cp(Context.get(ctx, Metering).ledger("ada", { limit: 10 }))
         assert.isTrue(ledger.some((e) => e.model === MODEL && e.state === "settled"))
+
+        // Its egress goes through the egress proxy as Ada's tenant: OpenClaw 2026.9.6 reaches for its
+        // catalog and telemetry at start, which Ada is not granted, and no connection is anonymous.
+        const egress = (yield* cp(Context.get(ctx, RecordStore).listAudit(0, 10_000))).filter((e) => e.action.startsWith("egress."))
+        assert.isAbove(egress.length, 0, "the gateway's outbound calls reached the egress proxy")
+        assert.deepStrictEqual([...new Set(egress.map((e) => e.actor))], ["tenant:ada"])
+        assert.isTrue(egress.every((e) => e.decision === "not-granted"))
 
         // Suspend stops the process; resume brings it back with what it kept.
         const fleet = Context.get(ctx, Fleet)

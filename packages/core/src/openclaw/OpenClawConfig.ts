@@ -155,6 +155,17 @@ const checkUrl = (option: string, value: string) => {
 
 const withoutTrailingSlash = (url: string) => url.replace(/\/+$/, "")
 
+/**
+ * The egress proxy as the gateway must call it: with the tenant's key as the Basic password, so
+ * the proxy knows whose grants to apply (anonymous connections are refused). OpenClaw substitutes
+ * `${VAR}` in any config string, so the key stays in the environment; the user name is only the
+ * tenant's, for the proxy's logs.
+ */
+const proxyWithKey = (proxyUrl: string, tenant: string, keyVariable: string) => {
+  const url = new URL(proxyUrl)
+  return `${url.protocol}//${tenant}:\${${keyVariable}}@${url.host}${url.pathname === "/" ? "" : url.pathname}`
+}
+
 const make = Effect.fnUntraced(function* (options: OpenClawConfigOptions) {
   const port = options.gatewayPort ?? 18789
   const skillsDir = options.skillsDir ?? defaultSkillsDir
@@ -247,7 +258,7 @@ const make = Effect.fnUntraced(function* (options: OpenClawConfigOptions) {
       }),
       skills: { load: { extraDirs: [skillsDir] } },
       ...(servers.length > 0 && { mcp: { servers: Object.fromEntries(servers) } }),
-      proxy: { proxyUrl: options.egressProxyUrl },
+      proxy: { proxyUrl: proxyWithKey(options.egressProxyUrl, tenant, env.modelKey) },
       ...(Object.keys(channels).length > 0 && { channels })
     }
 
@@ -272,7 +283,8 @@ const make = Effect.fnUntraced(function* (options: OpenClawConfigOptions) {
  *
  * With `proxy.proxyUrl` set, OpenClaw sends all non-loopback traffic through the egress proxy,
  * the calls to the token proxy and the tool broker included: the egress proxy must let those
- * through for every tenant.
+ * through for every tenant. The proxy URL carries the tenant's key by reference
+ * (`http://<tenant>:${CLAWFLEET_MODEL_KEY}@host:port`), so the proxy can tell tenants apart.
  */
 export class OpenClawConfig extends Context.Service<
   OpenClawConfig,
