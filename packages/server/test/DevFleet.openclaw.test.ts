@@ -70,6 +70,14 @@ describe("clawfleet dev with the real OpenClaw", () => {
         const endpoint = ready.value.status.endpoint!
         assert.isTrue(lines.length > 0, "progress was reported while Ada's assistant started")
 
+        // The control plane's other doors: ready, measured, documented, and closed to strangers.
+        const url = Context.get(ctx, Dev.DevFleet).url
+        assert.strictEqual((yield* fetchText(`${url}/readyz`)).status, 200)
+        assert.include((yield* fetchText(`${url}/metrics`)).text, "clawfleet_reconciler_queue_depth")
+        assert.strictEqual(JSON.parse((yield* fetchText(`${url}/openapi.json`)).text).info.title, "clawfleet")
+        assert.strictEqual((yield* fetchText(`${url}/api/v1/me`)).status, 401)
+        assert.strictEqual((yield* fetchText(`${url}/scim/v2/Users`)).status, 401)
+
         // Only a paired browser gets through the agent.
         assert.strictEqual((yield* fetchText(`${endpoint}/readyz`)).status, 401)
         const link = yield* cp(Context.get(ctx, PairingLinks).create({ tenant: "ada", requester: { person: "ada", admin: false } }))

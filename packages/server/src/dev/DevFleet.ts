@@ -15,6 +15,7 @@ import { Context, Effect, Layer, Redacted, type Stream } from "effect"
 import * as ControlPlane from "../ControlPlane.ts"
 import { ControlPlaneHttp } from "../http/ControlPlaneHttp.ts"
 import { ToolsHttp } from "../http/ToolsHttp.ts"
+import { feedReconciler, Metrics } from "../ops/index.ts"
 import { DemoOidc } from "./DemoOidc.ts"
 import { devKeyEncryptionKey } from "./devKeys.ts"
 import { DEMO_UPSTREAM, demoPeople } from "./seed.ts"
@@ -125,6 +126,7 @@ export const layer = (options: DevFleetOptions) =>
         Effect.gen(function* () {
           const reconciler = yield* Reconciler
           const events = reconciler.events
+          yield* feedReconciler
           yield* reconciler.start
           const demo = yield* DemoOidc
           return DevFleet.of({
@@ -141,6 +143,7 @@ export const layer = (options: DevFleetOptions) =>
       )
       return fleet.pipe(
         Layer.provideMerge(services),
+        Layer.provideMerge(Metrics.layer),
         // A development fleet: reconcile quickly, retry soon, and keep data when a tenant goes.
         Layer.provide(
           Layer.succeed(ReconcilerConfig, {

@@ -1,7 +1,20 @@
 import * as http from "node:http"
-import type { Sessions, Tenants } from "@clawfleet/core"
-import { type AgentApiServices, type IdentityRoutesServices, listen, makeAgentApi, makeIdentityRoutes, type Person } from "@clawfleet/core"
-import { Context, Effect, Layer } from "effect"
+import {
+  type AgentApiServices,
+  type IdentityRoutesServices,
+  listen,
+  makeAgentApi,
+  makeIdentityRoutes,
+  type Person,
+  RecordStore,
+  type Sessions,
+  type Tenants
+} from "@clawfleet/core"
+import { Context, Effect, Exit, Layer, Option } from "effect"
+import { type ApiHttpServices, makeApiHttp } from "../api/ApiHttp.ts"
+import { Roles, type RolesConfig } from "../api/Roles.ts"
+import { Metrics, metricsHandler } from "../ops/index.ts"
+import { makeScimHandler, type ScimHandlerOptions, type ScimServices } from "../scim/index.ts"
 import { makeHomePage } from "./home.ts"
 
 export interface ControlPlaneHttpOptions {
@@ -11,36 +24,63 @@ export interface ControlPlaneHttpOptions {
   readonly isAdmin?: ((person: Person) => boolean) | undefined
   readonly host?: string | undefined
   readonly port?: number | undefined
+  /** Who administers what through the REST API (`/api/v1`); decides `isAdmin` too when that is not given. */
+  readonly roles?: RolesConfig | undefined
+  /** SCIM provisioning at /scim/v2 (Okta, Entra ID); every request needs a token scoped `scim:provision`. */
+  readonly scim?: Omit<ScimHandlerOptions, "publicUrl"> | undefined
 }
 
 /**
  * The control plane's HTTP server: sign-in, pairing and opening assistants, the JWKS, the API
- * tenant agents call (`/agent/v1`), a front page and `/healthz`.
+ * tenant agents call (`/agent/v1`), the REST API (`/api/v1`, `/openapi.json`), SCIM provisioning
+ * (`/scim/v2`), a front page, `/healthz` (the process answers), `/readyz` (its store answers too)
+ * and, when a `Metrics` service is provided, `/metrics`.
  */
 export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readonly url: string; readonly port: number }>()(
   "@clawfleet/server/ControlPlaneHttp"
 ) {
   static layer(
     options: ControlPlaneHttpOptions
-  ): Layer.Layer<ControlPlaneHttp, never, IdentityRoutesServices | AgentApiServices | Sessions | Tenants> {
+  ): Layer.Layer<
+    ControlPlaneHttp,
+    never,
+    IdentityRoutesServices | AgentApiServices | Sessions | Tenants | ScimServices | ApiHttpServices | RecordStore
+  > {
     return Layer.effect(
       ControlPlaneHttp,
       Effect.gen(function* () {
         const identity = yield* makeIdentityRoutes({
           publicOrigin: options.publicUrl,
           secureCookies: options.secureCookies,
-          isAdmin: options.isAdmin
+          isAdmin: options.isAdmin ?? Roles.make(options.roles).isOrgAdmin
         })
+        const api = yield* makeApiHttp({ roles: options.roles, publicOrigin: options.publicUrl })
         const agentApi = yield* makeAgentApi
         const home = yield* makeHomePage
+        const scim = yield* makeScimHandler({ ...options.scim, publicUrl: options.publicUrl })
+        const metrics = Option.map(yield* Effect.serviceOption(Metrics), metricsHandler)
+        const store = yield* RecordStore
+        const run = Effect.runPromiseExitWith(yield* Effect.context<never>())
+        const text = (res: http.ServerResponse, status: number, body: string) => {
+          res.writeHead(status, { "content-type": "text/plain", "cache-control": "no-store" })
+          res.end(body)
+        }
+        // Ready means able to serve: the store answers. A replica that cannot reach it leaves the
+        // load balancer until it can.
+        const readyz = (res: http.ServerResponse) =>
+          run(store.revision(["tenants"])).then(
+            (exit) => (Exit.isSuccess(exit) ? text(res, 200, "ready") : text(res, 503, "the store does not answer")),
+            () => text(res, 503, "the store does not answer")
+          )
         const server = http.createServer((req, res) => {
           const path = (req.url ?? "/").split("?", 1)[0]
           if (path?.startsWith("/agent/v1/")) return agentApi(req, res)
+          if (api(req, res)) return
           if (identity(req, res)) return
-          if (req.method === "GET" && path === "/healthz") {
-            res.writeHead(200, { "content-type": "text/plain" })
-            return res.end("ok")
-          }
+          if (scim(req, res)) return
+          if (Option.isSome(metrics) && metrics.value(req, res)) return
+          if (req.method === "GET" && path === "/healthz") return text(res, 200, "ok")
+          if (req.method === "GET" && path === "/readyz") return void readyz(res)
           if (req.method === "GET" && path === "/") {
             home(req, res).catch(() => {
               if (!res.headersSent) res.writeHead(500)

@@ -1,0 +1,124 @@
+import { Effect, Schema } from "effect"
+
+/**
+ * The server's configuration as its file and environment give it, after secrets named by file or
+ * variable have been read in. Every field has a message of its own that never repeats the value:
+ * a configuration error is printed to logs that many people read.
+ */
+
+const url = (s: string): URL | undefined => {
+  try {
+    return new URL(s)
+  } catch {
+    return undefined
+  }
+}
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"])
+
+const Text = Schema.String.annotate({ message: "must be a string" })
+const NonEmpty = Text.check(Schema.isMinLength(1, { message: "must not be empty" }))
+const list = <S extends Schema.Top>(item: S) => Schema.Array(item).annotate({ message: "must be a list" })
+const withDefault = <S extends Schema.Top & Schema.WithoutConstructorDefault>(schema: S, value: S["Encoded"]) =>
+  schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+const Label = Text.check(
+  Schema.makeFilter((s: string) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && s.length <= 63, {
+    message: "must be a DNS label: lower-case letters, digits and -, at most 63"
+  })
+)
+
+/** Where people reach the server: an origin, so the callback and links built from it are what the IdP allows. */
+const PublicUrl = Text.check(
+  Schema.makeFilter((s: string) => {
+    const u = url(s)
+    if (u === undefined || !(u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK.has(u.hostname)))) {
+      return "must be an https URL (http only on localhost)"
+    }
+    return u.pathname === "/" && u.search === "" && u.hash === "" && u.username === "" && u.password === ""
+      ? undefined
+      : "must be an origin such as https://clawfleet.example.com, without a path, query or credentials"
+  })
+)
+
+const HttpsUrl = Text.check(Schema.makeFilter((s: string) => url(s)?.protocol === "https:" || "must be an https URL"))
+
+const HttpUrl = Text.check(
+  Schema.makeFilter((s: string) => ["https:", "http:"].includes(url(s)?.protocol ?? "") || "must be an http or https URL")
+)
+
+const Port = Schema.Int.annotate({ message: "must be a port from 1 to 65535" }).check(
+  Schema.isBetween({ minimum: 1, maximum: 65535 }, { message: "must be a port from 1 to 65535" })
+)
+
+/** 32 random bytes, base64 (or base64url) as `openssl rand -base64 32` prints them. */
+export const isKeyEncryptionKey = (s: string) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(s) && Buffer.from(s, "base64").length === 32
+
+const KeyEncryptionKey = Schema.RedactedFromValue(
+  Text.check(Schema.makeFilter((s: string) => isKeyEncryptionKey(s) || "must be 32 bytes, base64-encoded (openssl rand -base64 32)")),
+  { label: "keyEncryptionKey" }
+)
+
+const PostgresUrl = Schema.RedactedFromValue(
+  Text.check(
+    Schema.makeFilter(
+      (s: string) => ["postgres:", "postgresql:"].includes(url(s)?.protocol ?? "") || "must be a postgres:// or postgresql:// URL"
+    )
+  ),
+  { label: "store.url" }
+)
+
+export const DEFAULT_DATA_DIR = ".clawfleet/data"
+
+const Store = Schema.Union([
+  Schema.Struct({ kind: Schema.Literal("pglite"), dataDir: withDefault(NonEmpty, DEFAULT_DATA_DIR) }),
+  Schema.Struct({ kind: Schema.Literal("postgres"), url: PostgresUrl })
+]).annotate({ message: 'kind must be "pglite" (with dataDir) or "postgres" (with url)' })
+
+const Upstream = Schema.Struct({
+  /** What catalog models name as their `upstream`. */
+  name: Label,
+  dialect: Schema.Literals(["openai", "anthropic"]).annotate({ message: 'must be "openai" or "anthropic"' }),
+  /** The API base including its version, e.g. `https://api.openai.com/v1`. */
+  baseUrl: HttpUrl,
+  /** The environment variable that holds the key: keys never sit in the file. */
+  apiKeyEnv: Text.check(Schema.makeFilter((s: string) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(s) || "must be an environment variable name"))
+})
+
+const Provider = Schema.StructWithRest(
+  Schema.Struct({ kind: Schema.Literals(["local", "k3s", "gke"]).annotate({ message: 'must be "local", "k3s" or "gke"' }) }),
+  // The rest belongs to the provider and is decoded by its own schema (`K3sConfig`, `GkeConfig`).
+  [Schema.Record(Schema.String, Schema.Unknown)]
+)
+
+export const ServerConfigSchema = Schema.Struct({
+  publicUrl: PublicUrl,
+  listen: withDefault(
+    Schema.Struct({ host: withDefault(NonEmpty, "0.0.0.0"), port: withDefault(Port, 8080) }).annotate({ message: "must be an object" }),
+    {}
+  ),
+  store: withDefault(Store, { kind: "pglite" }),
+  keyEncryptionKey: KeyEncryptionKey,
+  oidc: Schema.Struct({
+    issuer: HttpsUrl,
+    clientId: NonEmpty,
+    clientSecret: Schema.RedactedFromValue(NonEmpty, { label: "oidc.clientSecret" })
+  }).annotate({ message: "must be an object" }),
+  roles: withDefault(
+    Schema.Struct({
+      orgAdmins: withDefault(
+        Schema.Struct({ people: withDefault(list(Label), []), groups: withDefault(list(NonEmpty), []) }).annotate({
+          message: "must be an object"
+        }),
+        {}
+      ),
+      /** Members of group `<prefix><team>` administer that team. */
+      teamAdminGroupPrefix: withDefault(NonEmpty, "clawfleet-team-admins-")
+    }).annotate({ message: "must be an object" }),
+    {}
+  ),
+  upstreams: withDefault(list(Upstream), []),
+  provider: withDefault(Provider.annotate({ message: "must be an object" }), { kind: "local" })
+}).annotate({ message: "must be a JSON object" })
+
+export type ServerConfigInput = typeof ServerConfigSchema.Encoded
+export type DecodedServerConfig = typeof ServerConfigSchema.Type
