@@ -77,6 +77,7 @@ describe("clawfleet dev with the real OpenClaw", () => {
         assert.strictEqual(JSON.parse((yield* fetchText(`${url}/openapi.json`)).text).info.title, "clawfleet")
         assert.strictEqual((yield* fetchText(`${url}/api/v1/me`)).status, 401)
         assert.strictEqual((yield* fetchText(`${url}/scim/v2/Users`)).status, 401)
+        assert.include((yield* fetchText(`${url}/`)).text, "/auth/login", "the front page offers sign-in")
 
         // Only a paired browser gets through the agent.
         assert.strictEqual((yield* fetchText(`${endpoint}/readyz`)).status, 401)

@@ -1,9 +1,13 @@
 import { HttpApi, OpenApi } from "effect/http-api"
+import { EgressDomainsApi, KnowledgeBasesApi, ModelsApi, SkillsApi, ToolsApi } from "./CatalogApi.ts"
+import { GrantsApi } from "./GrantsApi.ts"
 import { MeApi } from "./MeApi.ts"
 import { DepartmentsApi, TeamsApi } from "./OrgApi.ts"
 import { PeopleApi } from "./PeopleApi.ts"
 import { Authorization, ProblemResponses } from "./Security.ts"
 import { TenantsApi } from "./TenantsApi.ts"
+import { TokensApi } from "./TokensApi.ts"
+import { AuditApi, UsageApi } from "./UsageApi.ts"
 
 /** Where the API is served; a breaking change gets a new version beside it. */
 export const API_PREFIX = "/api/v1"
@@ -21,6 +25,15 @@ export class ClawfleetApi extends HttpApi.make("clawfleet")
   .add(TeamsApi)
   .add(DepartmentsApi)
   .add(TenantsApi)
+  .add(GrantsApi)
+  .add(ModelsApi)
+  .add(ToolsApi)
+  .add(EgressDomainsApi)
+  .add(KnowledgeBasesApi)
+  .add(SkillsApi)
+  .add(UsageApi)
+  .add(AuditApi)
+  .add(TokensApi)
   .prefix(API_PREFIX)
   .middleware(Authorization)
   .middleware(ProblemResponses)

@@ -1,15 +1,19 @@
 import * as http from "node:http"
-import type { ApiTokens, Directory, Fleet, RecordStore, Sessions, Tenants } from "@clawfleet/core"
+import type { ApiTokens, Audit, Catalog, Directory, Fleet, Grants, RecordStore, Sessions, Tenants } from "@clawfleet/core"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Cause, Effect, Layer, Scope } from "effect"
 import { HttpRouter, HttpServerError, HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
 import { HttpApiBuilder } from "effect/http-api"
 import { Access } from "./Access.ts"
 import { API_PREFIX, ClawfleetApi, OPENAPI_PATH } from "./Api.ts"
+import { EgressDomainsHandlers, KnowledgeBasesHandlers, ModelsHandlers, SkillsHandlers, ToolsHandlers } from "./handlers/CatalogHandlers.ts"
+import { GrantsHandlers } from "./handlers/GrantsHandlers.ts"
 import { MeHandlers } from "./handlers/MeHandlers.ts"
 import { DepartmentsHandlers, TeamsHandlers } from "./handlers/OrgHandlers.ts"
 import { PeopleHandlers } from "./handlers/PeopleHandlers.ts"
 import { TenantsHandlers } from "./handlers/TenantsHandlers.ts"
+import { TokensHandlers } from "./handlers/TokensHandlers.ts"
+import { AuditHandlers, UsageHandlers } from "./handlers/UsageHandlers.ts"
 import { Idempotency, type IdempotencyOptions } from "./Idempotency.ts"
 import { NotFound } from "./Problems.ts"
 import { Roles, type RolesConfig } from "./Roles.ts"
@@ -20,13 +24,19 @@ export interface ApiHttpOptions extends AuthorizationOptions {
   readonly idempotency?: IdempotencyOptions | undefined
 }
 
-/** What the API is built on: the fleet and its store, and the identity services that authenticate. */
-export type ApiHttpServices = Fleet | Directory | Tenants | RecordStore | Sessions | ApiTokens
+/**
+ * What the API is built on: the fleet and its store, and the identity services that authenticate.
+ * `SkillBundles` and `Metering` are used when provided (skill bundle and usage operations answer
+ * 404 without them).
+ */
+export type ApiHttpServices = Fleet | Grants | Catalog | Audit | Directory | Tenants | RecordStore | Sessions | ApiTokens
 
 /** The API's routes (and `GET /openapi.json`) as an `HttpRouter` layer, for an Effect HTTP server. */
 export const layer = (options: ApiHttpOptions = {}) =>
   HttpApiBuilder.layer(ClawfleetApi, { openapiPath: OPENAPI_PATH }).pipe(
-    Layer.provide([MeHandlers, PeopleHandlers, TeamsHandlers, DepartmentsHandlers, TenantsHandlers]),
+    Layer.provide([MeHandlers, PeopleHandlers, TeamsHandlers, DepartmentsHandlers, TenantsHandlers, GrantsHandlers]),
+    Layer.provide([ModelsHandlers, ToolsHandlers, EgressDomainsHandlers, KnowledgeBasesHandlers, SkillsHandlers]),
+    Layer.provide([UsageHandlers, AuditHandlers, TokensHandlers]),
     Layer.provide([AuthorizationLive(options), ProblemResponsesLive]),
     Layer.provide([Access.layer, Idempotency.layerMemory(options.idempotency), Roles.layer(options.roles)]),
     Layer.provide(NodeHttpServer.layerHttpServices)

@@ -39,7 +39,19 @@ export const Scopes = {
   tenantsRead: "tenants:read",
   tenantsWrite: "tenants:write",
   /** Pairing links (`POST /tenants/{name}/pairing`), checked by the identity routes. */
-  tenantsPair: "tenants:pair"
+  tenantsPair: "tenants:pair",
+  /** Grants, effective access and explanations. */
+  grantsRead: "grants:read",
+  grantsWrite: "grants:write",
+  /** The catalog (models, tools, egress domains, knowledge bases, skills) and skill bundles. */
+  catalogRead: "catalog:read",
+  catalogWrite: "catalog:write",
+  /** A tenant's metered usage and ledger. */
+  usageRead: "usage:read",
+  auditRead: "audit:read",
+  /** The caller's own API tokens. */
+  tokensRead: "tokens:read",
+  tokensWrite: "tokens:write"
 } as const
 export type ApiScope = (typeof Scopes)[keyof typeof Scopes]
 export const allScopes: ReadonlyArray<ApiScope> = Object.values(Scopes)

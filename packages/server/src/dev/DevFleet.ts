@@ -12,6 +12,7 @@ import {
 import { FakeLlm } from "@clawfleet/core/fake-llm"
 import * as Local from "@clawfleet/provider-local"
 import { Context, Effect, Layer, Redacted, type Stream } from "effect"
+import { Roles, type RolesConfig } from "../api/Roles.ts"
 import * as ControlPlane from "../ControlPlane.ts"
 import { ControlPlaneHttp } from "../http/ControlPlaneHttp.ts"
 import { ToolsHttp } from "../http/ToolsHttp.ts"
@@ -51,6 +52,9 @@ export class DevFleet extends Context.Service<
 
 const LOOPBACK = "127.0.0.1"
 
+/** Ada administers the demo organisation; Grace is a member, to show what a member sees. */
+const devRoles: RolesConfig = { orgAdmins: { people: ["ada"] } }
+
 /**
  * The whole fleet on this machine: PGlite in `dataDir`, the control plane and its sign-in (a
  * development-only OpenID provider with the demo people), the token proxy (a canned model unless
@@ -86,8 +90,7 @@ export const layer = (options: DevFleetOptions) =>
               publicUrl,
               keyEncryptionKey,
               oidc: { issuer: demo.issuer, clientId: demo.clientId, clientSecret: demo.clientSecret, allowInsecureRequests: true },
-              // Everyone in the demo organisation administers it.
-              isAdmin: () => true,
+              isAdmin: Roles.make(devRoles).isOrgAdmin,
               openclaw: { tokenProxyUrl: `${urls.tokenProxy}/v1`, toolBrokerUrl: urls.tools, egressProxyUrl: urls.egress }
             },
             store
@@ -114,7 +117,7 @@ export const layer = (options: DevFleetOptions) =>
       })
 
       const services = Layer.mergeAll(
-        ControlPlaneHttp.layer({ publicUrl, secureCookies: false, isAdmin: () => true, host: LOOPBACK, port: options.port }),
+        ControlPlaneHttp.layer({ publicUrl, secureCookies: false, roles: devRoles, host: LOOPBACK, port: options.port }),
         tokenProxy,
         EgressProxy.layer({ host: LOOPBACK, port: ports.egress }),
         ToolsHttp.layer({ host: LOOPBACK, port: ports.tools }),

@@ -15,7 +15,7 @@ import { type ApiHttpServices, makeApiHttp } from "../api/ApiHttp.ts"
 import { Roles, type RolesConfig } from "../api/Roles.ts"
 import { Metrics, metricsHandler } from "../ops/index.ts"
 import { makeScimHandler, type ScimHandlerOptions, type ScimServices } from "../scim/index.ts"
-import { makeHomePage } from "./home.ts"
+import { makeWebPages, type WebPagesServices } from "../web/index.ts"
 
 export interface ControlPlaneHttpOptions {
   readonly publicUrl: string
@@ -33,7 +33,7 @@ export interface ControlPlaneHttpOptions {
 /**
  * The control plane's HTTP server: sign-in, pairing and opening assistants, the JWKS, the API
  * tenant agents call (`/agent/v1`), the REST API (`/api/v1`, `/openapi.json`), SCIM provisioning
- * (`/scim/v2`), a front page, `/healthz` (the process answers), `/readyz` (its store answers too)
+ * (`/scim/v2`), the web pages (`/`, `/admin/...`), `/healthz` (the process answers), `/readyz` (its store answers too)
  * and, when a `Metrics` service is provided, `/metrics`.
  */
 export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readonly url: string; readonly port: number }>()(
@@ -44,7 +44,7 @@ export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readon
   ): Layer.Layer<
     ControlPlaneHttp,
     never,
-    IdentityRoutesServices | AgentApiServices | Sessions | Tenants | ScimServices | ApiHttpServices | RecordStore
+    IdentityRoutesServices | AgentApiServices | Sessions | Tenants | ScimServices | ApiHttpServices | RecordStore | WebPagesServices
   > {
     return Layer.effect(
       ControlPlaneHttp,
@@ -56,7 +56,7 @@ export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readon
         })
         const api = yield* makeApiHttp({ roles: options.roles, publicOrigin: options.publicUrl })
         const agentApi = yield* makeAgentApi
-        const home = yield* makeHomePage
+        const web = yield* makeWebPages({ roles: options.roles, publicOrigin: options.publicUrl })
         const scim = yield* makeScimHandler({ ...options.scim, publicUrl: options.publicUrl })
         const metrics = Option.map(yield* Effect.serviceOption(Metrics), metricsHandler)
         const store = yield* RecordStore
@@ -81,13 +81,7 @@ export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readon
           if (Option.isSome(metrics) && metrics.value(req, res)) return
           if (req.method === "GET" && path === "/healthz") return text(res, 200, "ok")
           if (req.method === "GET" && path === "/readyz") return void readyz(res)
-          if (req.method === "GET" && path === "/") {
-            home(req, res).catch(() => {
-              if (!res.headersSent) res.writeHead(500)
-              res.end()
-            })
-            return
-          }
+          if (web(req, res)) return
           res.writeHead(404, { "content-type": "application/json" })
           res.end(JSON.stringify({ error: "not-found" }))
         })

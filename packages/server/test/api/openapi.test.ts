@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { HttpApi, OpenApi } from "effect/http-api"
 import { ClawfleetApi } from "../../src/api/Api.ts"
-import { isNoSuchOperation, isProblem, operationsOf, pathOf, readSpec } from "./operations.ts"
+import { isNoSuchOperation, isProblem, matchesTemplate, operationsOf, pathOf, readSpec } from "./operations.ts"
 import { makeFixture } from "./support.ts"
 
 const ids = { person: "otto", tenant: "otto" }
@@ -11,7 +11,7 @@ const methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 describe("OpenAPI document", () => {
   it.live("is OpenAPI 3.1, titled clawfleet version 1, with both security schemes on every operation", () =>
     Effect.gen(function* () {
-      const spec = yield* readSpec(yield* makeFixture())
+      const spec = yield* readSpec(yield* makeFixture({ catalog: true }))
       assert.match(spec.openapi, /^3\.1\./)
       assert.strictEqual(spec.info.title, "clawfleet")
       assert.strictEqual(spec.info.version, "1")
@@ -37,7 +37,7 @@ describe("OpenAPI document", () => {
         onGroup: () => {},
         onEndpoint: ({ group, endpoint }) => defined.push(`${endpoint.method} ${endpoint.path} ${group.identifier}.${endpoint.identifier}`)
       })
-      const documented = operationsOf(yield* readSpec(yield* makeFixture())).map(
+      const documented = operationsOf(yield* readSpec(yield* makeFixture({ catalog: true }))).map(
         (op) => `${op.method} ${op.template.replace(/\{(\w+)\}/g, ":$1")} ${op.id}`
       )
       assert.deepStrictEqual(documented.sort(), defined.sort())
@@ -46,19 +46,22 @@ describe("OpenAPI document", () => {
 
   it.live("every documented operation is served, and the server answers nothing undocumented", () =>
     Effect.gen(function* () {
-      const fixture = yield* makeFixture()
+      const fixture = yield* makeFixture({ catalog: true })
       const operations = operationsOf(yield* readSpec(fixture))
       const documented = new Set(operations.map((op) => `${op.method} ${op.template}`))
       const templates = [...new Set(operations.map((op) => op.template))]
       for (const template of templates) {
         const op = operations.find((o) => o.template === template)!
+        const path = pathOf(op, ids)
         for (const method of methods) {
-          const r = yield* fixture.request(method, pathOf(op, ids), {
+          const r = yield* fixture.request(method, path, {
             as: "root",
             body: method === "GET" || method === "DELETE" ? undefined : {}
           })
           assert.isTrue(isProblem(r) || r.status < 400, `${method} ${template}: ${r.status}`)
-          if (documented.has(`${method} ${template}`))
+          // `DELETE /grants/explain` is `DELETE /grants/{id}` with an id that is not one: served.
+          const servedAs = operations.some((o) => o.method === method && matchesTemplate(o.template, path))
+          if (documented.has(`${method} ${template}`) || servedAs)
             assert.isFalse(isNoSuchOperation(r), `${method} ${template} is documented but not served`)
           else assert.isTrue(isNoSuchOperation(r), `${method} ${template} answers ${r.status} but is not documented`)
         }

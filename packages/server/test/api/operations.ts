@@ -1,5 +1,6 @@
-import { Effect } from "effect"
-import type { Fixture, Response, Who } from "./support.ts"
+import { packSkillBundle, skillBundleDigest } from "@clawfleet/core"
+import { Effect, Result } from "effect"
+import { type Fixture, type Response, SAMPLES, type Who } from "./support.ts"
 
 /** One operation of the served OpenAPI document. */
 export interface Operation {
@@ -38,13 +39,67 @@ export const operationsOf = (spec: any): ReadonlyArray<Operation> =>
     })
   )
 
-/** Fills `{id}` with a person's id and `{name}` with a tenant's name. */
-export const pathOf = (op: Operation, ids: { readonly person: string; readonly tenant: string }) =>
-  op.template.replace(/\{(\w+)\}/g, (_, param: string) => {
-    if (param === "id") return ids.person
-    if (param === "name") return ids.tenant
-    throw new Error(`no value for the path parameter {${param}} of ${op.id}: teach operations.ts about it`)
+/** Whose records an operation is sent about, and the ids of what the fixture created (`Seeded`). */
+export interface Ids {
+  readonly person: string
+  readonly tenant: string
+  readonly grant?: string | undefined
+  readonly digest?: string | undefined
+  /** The token of `person`. */
+  readonly token?: string | undefined
+}
+
+/**
+ * Fills each path parameter by the collection it follows: `/people/{id}` with the person,
+ * `/tenants/{name}` with the tenant, `/models/{name}` with the fixture's model, and so on. Ids the
+ * caller does not know (a fixture's grant) fall back to well-formed ids of nothing.
+ */
+const valueFor = (collection: string, ids: Ids): string | undefined => {
+  switch (collection) {
+    case "people":
+      return ids.person
+    case "tenants":
+      return ids.tenant
+    case "grants":
+      return ids.grant ?? "00000000-0000-4000-8000-000000000000"
+    case "bundles":
+      return ids.digest ?? `sha256:${"0".repeat(64)}`
+    case "tokens":
+      return ids.token ?? "0".repeat(64)
+    default:
+      return collection in SAMPLES ? SAMPLES[collection as keyof typeof SAMPLES] : undefined
+  }
+}
+
+export const pathOf = (op: Operation, ids: Ids) =>
+  op.template.replace(/([\w-]+)\/\{(\w+)\}/g, (_, collection: string, param: string) => {
+    const value = valueFor(collection, ids)
+    if (value === undefined) throw new Error(`no value for the path parameter {${param}} of ${op.id}: teach operations.ts about it`)
+    return `${collection}/${value}`
   })
+
+/** Does a concrete path fall under a template (`/grants/explain` under `/grants/{id}`)? */
+export const matchesTemplate = (template: string, path: string) => new RegExp(`^${template.replace(/\{\w+\}/g, "[^/]+")}$`).test(path)
+
+/**
+ * The query of an operation whose query has required members, per operation. An operation with a
+ * required query member and no entry here fails the walk.
+ */
+export const sampleQueries: Record<string, (ids: Ids) => string> = {
+  "grants.explain": (ids) => `person=${ids.person}&kind=model&name=${SAMPLES.models}`
+}
+
+export const queryOf = (op: Operation, ids: Ids): string => {
+  const required = (op.raw.parameters ?? []).some((p: { in: string; required?: boolean }) => p.in === "query" && p.required === true)
+  if (op.id in sampleQueries) return `?${sampleQueries[op.id]!(ids)}`
+  if (required) throw new Error(`no sample query for ${op.id}: add one to sampleQueries in operations.ts`)
+  return ""
+}
+
+/** A valid skill bundle, other than the fixture's. */
+export const sampleBundle: Uint8Array = Result.getOrThrow(
+  packSkillBundle([{ path: "SKILL.md", content: "# Writer\n\nWrites better.\n" }]) as Result.Result<Uint8Array, unknown>
+)
 
 /**
  * A minimal valid body per operation. An operation with a body and no entry here fails the
@@ -56,7 +111,15 @@ export const sampleBodies: Record<string, unknown> = {
   "teams.create": { id: "research", displayName: "Research", department: "engineering" },
   "departments.create": { id: "sales", displayName: "Sales" },
   "tenants.create": { name: "second", spec: { owner: "mia" } },
-  "tenants.update": { budget: { monthlyUsd: 10 } }
+  "tenants.update": { budget: { monthlyUsd: 10 } },
+  "models.put": { name: SAMPLES.models, upstream: "openai", inputUsdPerMTok: 2 },
+  "tools.put": { name: SAMPLES.tools, url: "https://tools.example.com/mcp", credentialMode: "per-person" },
+  "egressDomains.put": { name: SAMPLES["egress-domains"], description: "The example API" },
+  "knowledgeBases.put": { name: SAMPLES["knowledge-bases"], displayName: "The handbook" },
+  "skills.put": { name: SAMPLES.skills, version: "1.0.1", digest: skillBundleDigest(sampleBundle) },
+  "skills.putBundle": { bytes: Buffer.from(sampleBundle).toString("base64") },
+  "tokens.create": { scopes: ["tenants:read"], expiresInDays: 1, label: "walk" },
+  "grants.create": { subject: { kind: "team", id: "platform" }, resource: { kind: "tool", name: SAMPLES.tools }, effect: "allow" }
 }
 
 export const bodyOf = (op: Operation): unknown => {
@@ -65,14 +128,22 @@ export const bodyOf = (op: Operation): unknown => {
   return sampleBodies[op.id]
 }
 
+/** The ids of `person`, `tenant` and what this fixture seeded. */
+export const idsIn = (fixture: Fixture, ids: Ids): Ids => ({
+  ...ids,
+  grant: fixture.seeded?.grant,
+  digest: fixture.seeded?.digest,
+  token: fixture.seeded?.tokens[ids.person]
+})
+
 /** Sends the operation with a valid request (If-Match: * where it is asked for). */
 export const send = (
   fixture: Fixture,
   op: Operation,
-  ids: { readonly person: string; readonly tenant: string },
+  ids: Ids,
   auth: { readonly as?: Who; readonly token?: string; readonly headers?: Record<string, string> }
 ): Effect.Effect<Response> =>
-  fixture.request(op.method, pathOf(op, ids), {
+  fixture.request(op.method, pathOf(op, idsIn(fixture, ids)) + queryOf(op, idsIn(fixture, ids)), {
     ...auth,
     body: bodyOf(op),
     headers: { ...(op.headerParams.includes("if-match") ? { "if-match": "*" } : {}), ...auth.headers }

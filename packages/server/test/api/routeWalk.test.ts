@@ -20,13 +20,13 @@ const walk = (
   auth: (fixture: Fixture) => Effect.Effect<{ readonly as?: Who; readonly token?: string; readonly headers?: Record<string, string> }>
 ) =>
   Effect.gen(function* () {
-    const operations = operationsOf(yield* Effect.scoped(Effect.flatMap(makeFixture(), readSpec)))
+    const operations = operationsOf(yield* Effect.scoped(Effect.flatMap(makeFixture({ catalog: true }), readSpec)))
     assert.isAbove(operations.length, 10)
     const answers = new Map<string, number>()
     for (const op of operations) {
       const response = yield* Effect.scoped(
         Effect.gen(function* () {
-          const fixture = yield* makeFixture()
+          const fixture = yield* makeFixture({ catalog: true })
           return yield* send(fixture, op, ids, yield* auth(fixture))
         })
       )
@@ -44,6 +44,14 @@ const allowed = (answers: Map<string, number>) =>
     .map(([id]) => id)
     .sort()
 
+/** The catalog is open to everyone signed in, to read. */
+const catalogReads = ["egressDomains", "knowledgeBases", "models", "skills", "tools"].flatMap((g) => [
+  `${g}.get`,
+  `${g}.list`,
+  ...(g === "skills" ? ["skills.getBundle"] : [])
+])
+const including = (...ids: ReadonlyArray<string>) => [...catalogReads, ...ids].sort()
+
 describe("route walk", () => {
   it.live("without credentials, or with bad ones, every operation answers 401", () =>
     Effect.gen(function* () {
@@ -59,17 +67,33 @@ describe("route walk", () => {
     })
   )
 
-  it.live("a member who owns nothing there is refused everything but /me", () =>
+  it.live("a member who owns nothing there is refused everything but /me and reading the catalog", () =>
     Effect.gen(function* () {
       const { answers } = yield* walk(others, () => Effect.succeed({ as: "nemo" }))
-      assert.deepStrictEqual(allowed(answers), ["me.get"])
+      assert.deepStrictEqual(allowed(answers), including("me.get", "tokens.create", "tokens.list"))
     })
   )
 
-  it.live("a member reaches exactly their own person and tenants: read, suspend, resume", () =>
+  it.live("a member reaches exactly their own person and tenants (read, suspend, resume) and their own access", () =>
     Effect.gen(function* () {
       const { answers } = yield* walk(own, () => Effect.succeed({ as: "mia" }))
-      assert.deepStrictEqual(allowed(answers), ["me.get", "people.get", "tenants.get", "tenants.resume", "tenants.suspend"])
+      assert.deepStrictEqual(
+        allowed(answers),
+        including(
+          "grants.effective",
+          "grants.explain",
+          "me.get",
+          "people.get",
+          "tenants.get",
+          "tenants.resume",
+          "tenants.suspend",
+          "tokens.create",
+          "tokens.delete",
+          "tokens.list",
+          "usage.get",
+          "usage.ledger"
+        )
+      )
       for (const id of allowed(answers)) assert.isBelow(answers.get(id)!, 300, id)
     })
   )
@@ -79,15 +103,20 @@ describe("route walk", () => {
       const { answers } = yield* walk(others, () => Effect.succeed({ as: "tam" }))
       // Lists answer (narrowed to their teams); the sample creates are in their team (a person in
       // platform, a tenant for mia) and work; nothing of otto's does.
-      assert.deepStrictEqual(allowed(answers), [
-        "departments.list",
-        "me.get",
-        "people.create",
-        "people.list",
-        "teams.list",
-        "tenants.create",
-        "tenants.list"
-      ])
+      assert.deepStrictEqual(
+        allowed(answers),
+        including(
+          "departments.list",
+          "me.get",
+          "people.create",
+          "people.list",
+          "teams.list",
+          "tenants.create",
+          "tenants.list",
+          "tokens.create",
+          "tokens.list"
+        )
+      )
     })
   )
 

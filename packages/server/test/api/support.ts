@@ -1,6 +1,19 @@
 import * as http from "node:http"
-import { ApiTokens, Clawfleet, Fleet, listen, RecordStore, Sessions, Store, StoreError, type Table, withActor } from "@clawfleet/core"
-import { Context, Effect, Layer, Redacted } from "effect"
+import {
+  ApiTokens,
+  Clawfleet,
+  Fleet,
+  listen,
+  Metering,
+  RecordStore,
+  Sessions,
+  SkillBundles,
+  Store,
+  StoreError,
+  type Table,
+  withActor
+} from "@clawfleet/core"
+import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { makeApiHttp } from "../../src/api/ApiHttp.ts"
 import type { RolesConfig } from "../../src/api/Roles.ts"
 
@@ -8,8 +21,29 @@ import type { RolesConfig } from "../../src/api/Roles.ts"
  * A control plane's REST API on a loopback port over the memory store, with an organisation:
  * `root` (org admin by id), `olga` (org admin by group), `tam` (administers team platform),
  * `mia` (platform) and `otto` (data), each with a tenant named after them, and `nemo` (data), a
- * member who owns nothing. Everybody has a session; tokens are made per test.
+ * member who owns nothing. Everybody has a session; tokens are made per test. With `catalog: true`
+ * the catalog holds one item of each kind (`SAMPLES`), the skill with a stored bundle, one grant
+ * lets the org use every model, and `mia` and `otto` have a token each (labelled `seeded`).
  */
+
+/** The catalog items the fixture holds, by collection path. */
+export const SAMPLES = {
+  models: "gpt-4.1",
+  tools: "search",
+  "egress-domains": "api.example.com",
+  "knowledge-bases": "handbook",
+  skills: "writer"
+} as const
+
+export type Services = Clawfleet.Services | Sessions | ApiTokens | Metering | SkillBundles
+
+/** What the fixture created whose ids are not known in advance. */
+export interface Seeded {
+  readonly grant: string
+  readonly digest: string
+  /** The seeded token ids of mia and otto. */
+  readonly tokens: Readonly<Record<string, string>>
+}
 
 export const ROLES: RolesConfig = { orgAdmins: { people: ["root"], groups: ["clawfleet-admins"] } }
 export const people = ["root", "olga", "tam", "mia", "otto", "nemo"] as const
@@ -34,7 +68,7 @@ export interface Fixture {
   readonly origin: string
   readonly request: (method: string, path: string, init?: RequestInit) => Effect.Effect<Response>
   /** Runs an effect against the fixture's services, audited as `test`. */
-  readonly run: <A, E>(self: Effect.Effect<A, E, Clawfleet.Services | Sessions | ApiTokens>) => Effect.Effect<A, E>
+  readonly run: <A, E>(self: Effect.Effect<A, E, Services>) => Effect.Effect<A, E>
   readonly token: (who: Who, scopes: ReadonlyArray<string>) => Effect.Effect<string>
   /** How many audit events the store holds: a refused request must not add any. */
   readonly auditLength: Effect.Effect<number>
@@ -43,8 +77,10 @@ export interface Fixture {
    * and writes of those fail (so a request gets past authentication and fails in its handler).
    */
   readonly storeDown: (down: boolean | ReadonlyArray<Table>) => void
-  readonly context: Context.Context<Clawfleet.Services | Sessions | ApiTokens>
+  readonly context: Context.Context<Services>
   readonly cookie: (who: Who) => string
+  /** What `seedCatalog` created, when the fixture was made with `catalog: true`. */
+  readonly seeded: Seeded | undefined
 }
 
 /** The memory store behind a switch that makes every call fail with `Unavailable`. */
@@ -94,15 +130,43 @@ export const seedOrg = Effect.gen(function* () {
   yield* person("nemo", "data")
 })
 
-export const makeFixture = (options: { readonly roles?: RolesConfig; readonly publicOrigin?: string } = {}) =>
+/** The catalog, a bundle for its skill, an org-wide grant of every model and two tokens. */
+export const seedCatalog = Effect.gen(function* () {
+  const fleet = yield* Fleet
+  const bundles = yield* SkillBundles
+  const digest = yield* bundles.put(yield* bundles.pack([{ path: "SKILL.md", content: "# Writer\n\nWrites well.\n" }]))
+  yield* fleet.putCatalogItem("model", { name: SAMPLES.models, upstream: "openai" })
+  yield* fleet.putCatalogItem("tool", { name: SAMPLES.tools, url: "https://tools.example.com/mcp" })
+  yield* fleet.putCatalogItem("egress", { name: SAMPLES["egress-domains"] })
+  yield* fleet.putCatalogItem("knowledge", { name: SAMPLES["knowledge-bases"], displayName: "Handbook" })
+  yield* fleet.putCatalogItem("skill", { name: SAMPLES.skills, version: "1.0.0", digest })
+  const grant = yield* fleet.grant({ subject: { kind: "org" }, resource: { kind: "model", name: "*" }, effect: "allow" })
+  const apiTokens = yield* ApiTokens
+  const tokens: Record<string, string> = {}
+  for (const who of ["mia", "otto"]) {
+    tokens[who] = (yield* apiTokens.create({ person: who, scopes: ["tenants:read"], expiresInDays: 30, label: "seeded" })).record.id
+  }
+  return { grant: grant.id, digest, tokens } satisfies Seeded
+})
+
+export interface FixtureOptions {
+  readonly roles?: RolesConfig
+  readonly publicOrigin?: string
+  /** Seed the catalog, a bundle, a grant and two tokens (`seedCatalog`). Default false. */
+  readonly catalog?: boolean
+}
+
+export const makeFixture = (options: FixtureOptions = {}): Effect.Effect<Fixture, never, Scope.Scope> =>
   Effect.gen(function* () {
     const state: { down: boolean | ReadonlyArray<Table> } = { down: false }
     const store = Store.layerFromRecordStore(switchableStore(state))
-    const services = Layer.mergeAll(Sessions.layer(), ApiTokens.layer).pipe(Layer.provideMerge(Clawfleet.layer(store)))
+    const services = Layer.mergeAll(Sessions.layer(), ApiTokens.layer, SkillBundles.layer, Layer.fresh(Metering.layerMemory)).pipe(
+      Layer.provideMerge(Clawfleet.layer(store))
+    )
     const context = yield* Layer.build(services)
-    const run = <A, E>(self: Effect.Effect<A, E, Clawfleet.Services | Sessions | ApiTokens>) =>
-      self.pipe(withActor("test"), Effect.provide(context)) as Effect.Effect<A, E>
+    const run = <A, E>(self: Effect.Effect<A, E, Services>) => self.pipe(withActor("test"), Effect.provide(context)) as Effect.Effect<A, E>
     yield* run(seedOrg).pipe(Effect.orDie)
+    const seeded = options.catalog === true ? yield* run(seedCatalog).pipe(Effect.orDie) : undefined
 
     const cookies = new Map<Who, string>()
     for (const who of people) {
@@ -151,6 +215,7 @@ export const makeFixture = (options: { readonly roles?: RolesConfig; readonly pu
         state.down = down
       },
       context,
-      cookie: (who) => cookies.get(who)!
+      cookie: (who) => cookies.get(who)!,
+      seeded
     } satisfies Fixture
   })
