@@ -5,6 +5,7 @@ import {
   Fleet,
   OpenClawConfig,
   Reconciler,
+  ReconcilerConfig,
   RecordStore,
   RuntimeCompiler,
   TenantCredentials,
@@ -128,6 +129,39 @@ describe("Reconciler", () => {
           Layer.provideMerge(VirtualKeys.layer),
           Layer.provideMerge(Layer.fresh(stack))
         )
+      )
+    )
+  )
+
+  it.effect("started, it follows the audit log: a new tenant, a suspend and a grant reach the provider without a resync", () =>
+    Effect.gen(function* () {
+      const fleet = yield* Fleet
+      const reconciler = yield* Reconciler
+      const world = yield* MemoryWorld
+      yield* reconciler.start
+      const until = (check: Effect.Effect<boolean, any, any>) =>
+        Effect.gen(function* () {
+          for (let i = 0; i < 50; i++) {
+            if (yield* check) return
+            yield* TestClock.adjust("100 millis")
+          }
+          assert.fail("not reached within 5 s of (test) time, long before the hourly resync")
+        })
+      yield* fleet.onboardPerson({ person: ada })
+      yield* until(Effect.map(statusOf("ada"), (s) => s.phase === "Ready"))
+      yield* fleet.suspendTenant("ada")
+      yield* until(Effect.map(statusOf("ada"), (s) => s.phase === "Suspended"))
+      yield* fleet.resumeTenant("ada")
+      yield* until(Effect.map(statusOf("ada"), (s) => s.phase === "Ready"))
+      // A grant changes no tenant record, only what tenants may use: every tenant is looked at.
+      const before = world.calls().put
+      yield* fleet.putCatalogItem("model", { name: "gpt-4.1", upstream: "openai" })
+      yield* fleet.grant({ subject: { kind: "org" }, resource: { kind: "model", name: "gpt-4.1" }, effect: "allow" })
+      yield* until(Effect.sync(() => world.calls().put > before))
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(
+        Layer.fresh(stack).pipe(Layer.provide(Layer.succeed(ReconcilerConfig, { ...ReconcilerConfig.defaultValue(), resyncMs: 3_600_000 })))
       )
     )
   )

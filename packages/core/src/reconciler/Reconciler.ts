@@ -24,6 +24,12 @@ export interface ReconcilerOptions {
   readonly retention: "keep" | "delete"
   /** This replica's name in claims; unique per process by default. */
   readonly holder: string
+  /**
+   * How often the audit log is read for changes made anywhere (this process, another replica, a
+   * script): a tenant's change queues that tenant, a change to grants, people or the catalog
+   * queues every tenant. Default 1 s; 0 turns it off, leaving `resyncMs` and `enqueue`.
+   */
+  readonly watchMs?: number | undefined
 }
 
 export const ReconcilerConfig = Context.Reference<ReconcilerOptions>("@clawfleet/core/ReconcilerConfig", {
@@ -225,6 +231,39 @@ export class Reconciler extends Context.Service<
         } while (cursor !== undefined)
       })
 
+      // Changes that reach every tenant's access or config; a tenant's own are queued by name.
+      const fleetWide = new Set([
+        Tables.grants,
+        Tables.people,
+        Tables.teams,
+        Tables.departments,
+        Tables.skills,
+        Tables.tools,
+        Tables.knowledge_bases,
+        Tables.egress_domains,
+        Tables.models
+      ])
+
+      // The audit log is every replica's change feed: each write that matters is in it, in order,
+      // and reading it from where this replica left off misses none. Level-triggered all the same:
+      // what it queues is reconciled from the store as it is, and the resync still runs.
+      const watch = (everyMs: number) =>
+        Effect.gen(function* () {
+          let seq = (yield* store.auditHead.pipe(Effect.retry(Schedule.spaced(everyMs)))).seq
+          while (true) {
+            yield* Effect.sleep(everyMs)
+            const read = yield* Effect.result(store.listAudit(seq, 500))
+            if (read._tag === "Failure") continue
+            let resync = false
+            for (const event of read.success) {
+              seq = event.seq
+              if (event.target.kind === Tables.tenants) yield* queue.add(event.target.id)
+              else if (fleetWide.has(event.target.kind as never)) resync = true
+            }
+            if (resync) yield* resyncAll
+          }
+        })
+
       return Reconciler.of({
         reconcile: (name) => Effect.asVoid(reconcileClaimed(name)),
         enqueue: queue.add,
@@ -232,6 +271,8 @@ export class Reconciler extends Context.Service<
         start: Effect.gen(function* () {
           for (let i = 0; i < config.concurrency; i++) yield* Effect.forkScoped(worker)
           yield* Effect.forkScoped(Effect.repeat(resyncAll, Schedule.spaced(config.resyncMs)))
+          const watchMs = config.watchMs ?? 1_000
+          if (watchMs > 0) yield* Effect.forkScoped(watch(watchMs))
         }),
         pending: queue.size,
         events: Stream.fromPubSub(events)

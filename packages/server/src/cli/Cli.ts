@@ -1,13 +1,17 @@
 import { readFile } from "node:fs/promises"
 import { type DnsLabel, type OpenClawVersion, Person, type Quantity, Tenant, TenantName } from "@clawfleet/core"
-import { Cause, Config, Console, Effect, Option, Schema } from "effect"
+import { Cause, Console, Effect, Option, Schema } from "effect"
 import { Argument, CliError, Command, Flag } from "effect/cli"
 import { saveCredentials } from "./Credentials.ts"
-import { CliFailure, ExitCode, PlanHasChanges, UsageError } from "./Errors.ts"
+import { CliFailure, ExitCode, ExitWith, PlanHasChanges, UsageError } from "./Errors.ts"
 import { parseFleet } from "./FleetFile.ts"
+import { grants } from "./GrantsCommands.ts"
+import { dev, install, start } from "./LocalCommands.ts"
 import { type OutputFormat, printJson, printRecord, printTable } from "./Output.ts"
 import { applyPlan, diff, planJson, progressLine, readState, renderPlan } from "./Plan.ts"
 import { connect, orFail } from "./Remote.ts"
+import { remote, root } from "./Root.ts"
+import { audit, usage } from "./UsageCommands.ts"
 
 /**
  * `clawfleet`: a client of the server's REST API (`/api/v1`) for people who run a fleet from a
@@ -15,33 +19,6 @@ import { connect, orFail } from "./Remote.ts"
  */
 
 export const VERSION = "0.0.0"
-
-const root = Command.make("clawfleet").pipe(
-  Command.withSharedFlags({
-    server: Flag.String("server").pipe(
-      Flag.withDescription("The clawfleet server's URL (env CLAWFLEET_SERVER; else the one you logged in to)"),
-      Flag.withFallbackConfig(Config.String("CLAWFLEET_SERVER")),
-      Flag.optional
-    ),
-    token: Flag.String("token").pipe(
-      Flag.withDescription("An API token, cft_… (env CLAWFLEET_TOKEN; else the one you logged in with)"),
-      Flag.withFallbackConfig(Config.String("CLAWFLEET_TOKEN")),
-      Flag.optional
-    ),
-    output: Flag.Literals("output", ["table", "json"]).pipe(
-      Flag.withAlias("o"),
-      Flag.withDescription("table for people, json for programs"),
-      Flag.withDefault("table")
-    )
-  }),
-  Command.withDescription("Run a clawfleet: people, teams and their OpenClaw assistants, through the server's API.")
-)
-
-/** The global flags and a connected client. */
-const remote = Effect.gen(function* () {
-  const flags = yield* root
-  return { ...(yield* connect(flags)), output: flags.output as OutputFormat }
-})
 
 const tenantName = Argument.String("name").pipe(Argument.withSchema(TenantName), Argument.withDescription("The tenant's name"))
 const encodeTenant = Schema.encodeSync(Tenant)
@@ -324,7 +301,9 @@ const apply = Command.make(
 
 // --- the whole CLI -------------------------------------------------------------------------
 
-export const clawfleet = root.pipe(Command.withSubcommands([login, tenants, people, plan, apply]))
+export const clawfleet = root.pipe(
+  Command.withSubcommands([login, tenants, people, grants, usage, audit, plan, apply, install, start, dev])
+)
 
 const run = Command.runWith(clawfleet, { version: VERSION })
 
@@ -337,6 +316,7 @@ export const runCli = (argv: ReadonlyArray<string>) =>
     Effect.as<number>(ExitCode.ok),
     Effect.catch((e: unknown) => {
       if (e instanceof PlanHasChanges) return Effect.succeed(ExitCode.changes)
+      if (e instanceof ExitWith) return Effect.succeed(e.code)
       if (e instanceof UsageError) return Console.error(`clawfleet: ${e.message}`).pipe(Effect.as(ExitCode.usage))
       if (e instanceof CliFailure) return Console.error(`clawfleet: ${e.message}`).pipe(Effect.as(ExitCode.failure))
       // effect/cli has already printed the help and what was wrong with the arguments.

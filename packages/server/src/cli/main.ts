@@ -1,10 +1,14 @@
 #!/usr/bin/env -S node --conditions=@clawfleet/source
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect, Exit } from "effect"
+import { Cause, Effect, Exit } from "effect"
 import { runCli } from "./Cli.ts"
 
-/** The `clawfleet` executable: the exit code is the command's (0 ok, 1 failure, 2 usage, 3 plan has changes). */
+/**
+ * The `clawfleet` executable: the exit code is the command's (0 ok, 1 failure, 2 usage, 3 plan has
+ * changes; `dev` its fleet's), 130 when stopped by a signal before it finished.
+ */
 NodeRuntime.runMain(runCli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer)), {
   disableErrorReporting: true,
-  teardown: (exit, onExit) => onExit(Exit.isSuccess(exit) && typeof exit.value === "number" ? exit.value : 1)
+  teardown: (exit, onExit) =>
+    onExit(Exit.isSuccess(exit) ? (typeof exit.value === "number" ? exit.value : 1) : Cause.hasInterruptsOnly(exit.cause) ? 130 : 1)
 })

@@ -43,6 +43,19 @@ const upstreamProblems = (raw: unknown, env: Readonly<Record<string, string | un
   return out
 }
 
+/** Ports that two of the server's listeners would share. */
+const portProblems = (config: DecodedServerConfig): ReadonlyArray<Problem> => {
+  const out: Array<Problem> = []
+  const taken = new Map<number, string>([[config.listen.port, "listen.port"]])
+  for (const name of ["tokenProxy", "egressProxy", "tools"] as const) {
+    const port = config[name].port
+    const other = taken.get(port)
+    if (other !== undefined) out.push({ path: `${name}.port`, message: `is ${other} too: every listener needs a port of its own` })
+    else taken.set(port, `${name}.port`)
+  }
+  return out
+}
+
 /** The values of the variables upstreams name: secrets, whatever else is wrong with the upstream. */
 const upstreamKeys = (raw: unknown, env: Readonly<Record<string, string | undefined>>): ReadonlyArray<string> =>
   (Array.isArray(raw) ? raw : []).flatMap((u) => {
@@ -60,7 +73,8 @@ export const loadServerConfig = (sources: ConfigSources = {}): Effect.Effect<Ser
     const problems = [
       ...gathered.problems,
       ...(Result.isFailure(decoded) ? schemaProblems(decoded.failure).filter((p) => !gathered.covered.has(p.path)) : []),
-      ...upstreamProblems(gathered.raw.upstreams, env)
+      ...upstreamProblems(gathered.raw.upstreams, env),
+      ...(Result.isSuccess(decoded) ? portProblems(decoded.success) : [])
     ]
     if (Result.isFailure(decoded) || problems.length > 0) {
       const secrets = [...gathered.secrets, ...upstreamKeys(gathered.raw.upstreams, env)]

@@ -40,7 +40,18 @@ export const tempDir = Effect.promise(() => mkdtemp(path.join(tmpdir(), "clawfle
 
 export const writeText = (file: string, text: string) => Effect.promise(() => writeFile(file, text))
 
-export const ALL_SCOPES = ["people:read", "people:write", "org:read", "org:write", "tenants:read", "tenants:write"]
+export const ALL_SCOPES = [
+  "people:read",
+  "people:write",
+  "org:read",
+  "org:write",
+  "tenants:read",
+  "tenants:write",
+  "grants:read",
+  "grants:write",
+  "usage:read",
+  "audit:read"
+]
 
 /** `count` people over `teams` teams over `departments` departments, each with an assistant. */
 export const generateFleet = (options: {

@@ -230,6 +230,52 @@ describe("ServerConfig", () => {
     )
   })
 
+  it.effect("gives the platform services and the reconciler defaults, and takes them from variables", () =>
+    Effect.gen(function* () {
+      const defaults = yield* load({ argv: ["--config", file(minimal)], env })
+      assert.deepStrictEqual(defaults.tokenProxy, { port: 8081 })
+      assert.deepStrictEqual(defaults.egressProxy, { port: 8082 })
+      assert.deepStrictEqual(defaults.tools, { port: 8083 })
+      assert.deepStrictEqual(defaults.reconciler, { concurrency: 16 })
+      const config = yield* load({
+        argv: ["--config", file({ ...minimal, tools: { port: 9003, url: "http://tools.clawfleet.svc:9003" } })],
+        env: {
+          ...env,
+          CLAWFLEET_TOKEN_PROXY_PORT: "9001",
+          CLAWFLEET_TOKEN_PROXY_URL: "http://token-proxy.clawfleet.svc:9001",
+          CLAWFLEET_EGRESS_PROXY_PORT: "9002",
+          CLAWFLEET_RECONCILER_CONCURRENCY: "4"
+        }
+      })
+      assert.deepStrictEqual(config.tokenProxy, { port: 9001, url: "http://token-proxy.clawfleet.svc:9001" })
+      assert.deepStrictEqual(config.egressProxy, { port: 9002 })
+      assert.deepStrictEqual(config.tools, { port: 9003, url: "http://tools.clawfleet.svc:9003" })
+      assert.deepStrictEqual(config.reconciler, { concurrency: 4 })
+    })
+  )
+
+  it.effect("refuses two listeners on one port, a bad service URL and a concurrency out of range", () =>
+    Effect.gen(function* () {
+      const error = yield* failure({
+        argv: ["--config", file({ ...minimal, listen: { port: 9000 }, tools: { port: 9000 } })],
+        env: { ...env, CLAWFLEET_EGRESS_PROXY_PORT: "8081" }
+      })
+      assert.deepStrictEqual(
+        error.problems.map((p) => p.path),
+        ["egressProxy.port (from CLAWFLEET_EGRESS_PROXY_PORT)", "tools.port"]
+      )
+      assert.include(error.problems[1]!.message, "listen.port")
+      const invalid = yield* failure({
+        argv: ["--config", file({ ...minimal, tokenProxy: { url: "ftp://x" }, reconciler: { concurrency: 0 } })],
+        env: { ...env, CLAWFLEET_TOOLS_PORT: "0" }
+      })
+      assert.sameMembers(
+        invalid.problems.map((p) => p.path),
+        ["tokenProxy.url", "tools.port (from CLAWFLEET_TOOLS_PORT)", "reconciler.concurrency"]
+      )
+    })
+  )
+
   it("makes administrators of the people and groups the roles name, never of a disabled person", () => {
     const admin = isOrgAdmin({ orgAdmins: { people: ["ada"], groups: ["platform"] }, teamAdminGroupPrefix: "t-" })
     const person = (id: string, groups: ReadonlyArray<string>, disabled = false) =>

@@ -90,6 +90,21 @@ const Provider = Schema.StructWithRest(
   [Schema.Record(Schema.String, Schema.Unknown)]
 )
 
+/** A platform service tenants call: where it listens (on `listen.host`) and the URL tenants reach it by. */
+const PlatformService = (port: number) =>
+  withDefault(
+    Schema.Struct({
+      port: withDefault(Port, port),
+      /** What tenants' configs point at; default `http://127.0.0.1:<port>`, right only for the local provider. */
+      url: Schema.optionalKey(HttpUrl)
+    }).annotate({ message: "must be an object" }),
+    {}
+  )
+
+const Concurrency = Schema.Int.annotate({ message: "must be a whole number from 1 to 256" }).check(
+  Schema.isBetween({ minimum: 1, maximum: 256 }, { message: "must be a whole number from 1 to 256" })
+)
+
 export const ServerConfigSchema = Schema.Struct({
   publicUrl: PublicUrl,
   listen: withDefault(
@@ -117,7 +132,20 @@ export const ServerConfigSchema = Schema.Struct({
     {}
   ),
   upstreams: withDefault(list(Upstream), []),
-  provider: withDefault(Provider.annotate({ message: "must be an object" }), { kind: "local" })
+  provider: withDefault(Provider.annotate({ message: "must be an object" }), { kind: "local" }),
+  /** The token proxy tenants' models call (OpenAI clients append `/v1`). */
+  tokenProxy: PlatformService(8081),
+  /** The egress proxy: tenants' `HTTPS_PROXY`. */
+  egressProxy: PlatformService(8082),
+  /** The tool broker (MCP) and knowledge tools. */
+  tools: PlatformService(8083),
+  reconciler: withDefault(
+    Schema.Struct({
+      /** How many tenants are reconciled at once. */
+      concurrency: withDefault(Concurrency, 16)
+    }).annotate({ message: "must be an object" }),
+    {}
+  )
 }).annotate({ message: "must be a JSON object" })
 
 export type ServerConfigInput = typeof ServerConfigSchema.Encoded

@@ -42,7 +42,14 @@ export const ENV_OVERRIDES: ReadonlyArray<{ readonly env: string; readonly path:
   { env: "CLAWFLEET_ORG_ADMIN_PEOPLE", path: ["roles", "orgAdmins", "people"], parse: "list" },
   { env: "CLAWFLEET_ORG_ADMIN_GROUPS", path: ["roles", "orgAdmins", "groups"], parse: "list" },
   { env: "CLAWFLEET_TEAM_ADMIN_GROUP_PREFIX", path: ["roles", "teamAdminGroupPrefix"], parse: "text" },
-  { env: "CLAWFLEET_PROVIDER_KIND", path: ["provider", "kind"], parse: "text" }
+  { env: "CLAWFLEET_PROVIDER_KIND", path: ["provider", "kind"], parse: "text" },
+  { env: "CLAWFLEET_TOKEN_PROXY_PORT", path: ["tokenProxy", "port"], parse: "integer" },
+  { env: "CLAWFLEET_TOKEN_PROXY_URL", path: ["tokenProxy", "url"], parse: "text" },
+  { env: "CLAWFLEET_EGRESS_PROXY_PORT", path: ["egressProxy", "port"], parse: "integer" },
+  { env: "CLAWFLEET_EGRESS_PROXY_URL", path: ["egressProxy", "url"], parse: "text" },
+  { env: "CLAWFLEET_TOOLS_PORT", path: ["tools", "port"], parse: "integer" },
+  { env: "CLAWFLEET_TOOLS_URL", path: ["tools", "url"], parse: "text" },
+  { env: "CLAWFLEET_RECONCILER_CONCURRENCY", path: ["reconciler", "concurrency"], parse: "integer" }
 ]
 
 /** The store is switched as a whole: a URL from the environment makes it postgres, whatever the file says. */
