@@ -50,6 +50,14 @@ describe("Server.layer", () => {
           assert.strictEqual(server.tokenProxyUrl, `http://127.0.0.1:${base + 1}`)
           assert.strictEqual(server.provider, "custom")
           assert.strictEqual((yield* get(`${server.listenUrl}/healthz`)).status, 200)
+          // Every answer carries a request id: the caller's when sane, else a fresh one.
+          const ids = yield* Effect.promise(async () => {
+            const mine = await fetch(`${server.listenUrl}/healthz`, { headers: { "x-request-id": "ticket-42" } })
+            const bad = await fetch(`${server.listenUrl}/healthz`, { headers: { "x-request-id": "no spaces allowed" } })
+            return [mine.headers.get("x-request-id"), bad.headers.get("x-request-id")]
+          })
+          assert.strictEqual(ids[0], "ticket-42")
+          assert.match(ids[1]!, /^[0-9a-f-]{36}$/)
           assert.strictEqual((yield* get(`${server.listenUrl}/readyz`)).status, 200)
           const openapi = yield* get(`${server.listenUrl}/openapi.json`)
           assert.strictEqual(openapi.status, 200)

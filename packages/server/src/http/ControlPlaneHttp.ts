@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto"
 import * as http from "node:http"
 import {
   type AgentApiServices,
@@ -16,6 +17,9 @@ import { Roles, type RolesConfig } from "../api/Roles.ts"
 import { Metrics, metricsHandler } from "../ops/index.ts"
 import { makeScimHandler, type ScimHandlerOptions, type ScimServices } from "../scim/index.ts"
 import { makeWebPages, type WebPagesServices } from "../web/index.ts"
+
+const REQUEST_ID = "x-request-id"
+const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export interface ControlPlaneHttpOptions {
   readonly publicUrl: string
@@ -73,6 +77,12 @@ export class ControlPlaneHttp extends Context.Service<ControlPlaneHttp, { readon
             () => text(res, 503, "the store does not answer")
           )
         const server = http.createServer((req, res) => {
+          // One id per request, the caller's when it is sane: echoed back, and seen by the API,
+          // which records it in the audit log, so a support ticket leads to the event.
+          const given = req.headers[REQUEST_ID]
+          const requestId = typeof given === "string" && SANE_ID.test(given) ? given : randomUUID()
+          req.headers[REQUEST_ID] = requestId
+          res.setHeader(REQUEST_ID, requestId)
           const path = (req.url ?? "/").split("?", 1)[0]
           if (path?.startsWith("/agent/v1/")) return agentApi(req, res)
           if (api(req, res)) return
