@@ -26,8 +26,8 @@ export interface ApiHttpOptions extends AuthorizationOptions {
 
 /**
  * What the API is built on: the fleet and its store, and the identity services that authenticate.
- * `SkillBundles` and `Metering` are used when provided (skill bundle and usage operations answer
- * 404 without them).
+ * `SkillBundles`, `Metering` and `PairingLinks` are used when provided (skill bundle, usage and
+ * pairing operations answer 404 without them); `ControlPlane.layer` provides all three.
  */
 export type ApiHttpServices = Fleet | Grants | Catalog | Audit | Directory | Tenants | RecordStore | Sessions | ApiTokens
 

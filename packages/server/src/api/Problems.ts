@@ -82,6 +82,19 @@ export type CommonProblem = InvalidRequest | Forbidden | NotFound | Conflict | U
 /** Seconds a client should wait before retrying a 503. */
 export const RETRY_AFTER_SECONDS = 1
 
+// A 503 that should be retried later than the default (a tenant still starting), by instance.
+const retryAfters = new WeakMap<Unavailable, number>()
+
+/** A 503 whose `Retry-After` is `seconds` rather than `RETRY_AFTER_SECONDS`. */
+export const unavailableFor = (detail: string, seconds: number): Unavailable => {
+  const problem = new Unavailable({ detail })
+  retryAfters.set(problem, seconds)
+  return problem
+}
+
+/** The `Retry-After` seconds of a 503. */
+export const retryAfterOf = (problem: Unavailable): number => retryAfters.get(problem) ?? RETRY_AFTER_SECONDS
+
 /**
  * Maps the core's errors onto problems. A version conflict is 412 when the caller sent If-Match
  * (their precondition failed) and 409 otherwise (somebody else's write won the race). A corrupt

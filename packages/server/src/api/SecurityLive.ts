@@ -2,7 +2,7 @@ import { ApiTokens, Directory, type Person, Sessions, withActor } from "@clawfle
 import { Context, Effect, type Exit, Layer } from "effect"
 import { HttpServerRequest, HttpServerRespondable, HttpServerResponse } from "effect/http"
 import { HttpApiError } from "effect/http-api"
-import { Forbidden, fromSchemaError, RETRY_AFTER_SECONDS, storeUnavailable, Unauthenticated, Unavailable } from "./Problems.ts"
+import { Forbidden, fromSchemaError, retryAfterOf, storeUnavailable, Unauthenticated, Unavailable } from "./Problems.ts"
 import { Roles } from "./Roles.ts"
 import { Authorization, type Caller, CurrentCaller, EndpointPolicy, ProblemResponses, SESSION_COOKIE } from "./Security.ts"
 
@@ -132,7 +132,7 @@ export const ProblemResponsesLive: Layer.Layer<ProblemResponses> = Layer.succeed
       return error.kind === "Body" || error.kind === "ResponseHeaders" ? Effect.die(error) : Effect.fail(fromSchemaError(error))
     }
     if (error instanceof Unavailable) {
-      return Effect.map(HttpServerRespondable.toResponse(error), HttpServerResponse.setHeader("retry-after", String(RETRY_AFTER_SECONDS)))
+      return Effect.map(HttpServerRespondable.toResponse(error), HttpServerResponse.setHeader("retry-after", String(retryAfterOf(error))))
     }
     return Effect.fail(error as never)
   })

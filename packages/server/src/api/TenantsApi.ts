@@ -1,9 +1,9 @@
-import { Budget, Channels, DnsLabel, ModelName, OpenClawVersion, Quantity, Tenant, TenantName, Text } from "@clawfleet/core"
+import { AuditEvent, Budget, Channels, DnsLabel, ModelName, OpenClawVersion, Quantity, Tenant, TenantName, Text } from "@clawfleet/core"
 import { Schema } from "effect"
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "effect/http-api"
 import { etagHeader, ifMatchHeader } from "./ETag.ts"
 import { idempotencyHeader } from "./Idempotency.ts"
-import { Page, pageQuery } from "./Paging.ts"
+import { Limit, Page, pageQuery } from "./Paging.ts"
 import { commonProblems, IdempotencyKeyReused, PreconditionFailed, PreconditionRequired } from "./Problems.ts"
 import { Scopes } from "./Roles.ts"
 import { access, admins, everyone } from "./Security.ts"
@@ -51,6 +51,12 @@ export const TenantPatch = Schema.Struct({
 
 export const TenantPage = Page(Tenant)
 
+/** A pairing link: open `url` in a browser before `expiresAt` (ISO 8601); it works once. */
+export const PairingLinkResponse = Schema.Struct({ url: Schema.String, expiresAt: Schema.String })
+
+/** A sequence number of the audit log, as `?after=` takes it. */
+const AuditSeq = Schema.NumberFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0, { message: "must be 0 or more" }))
+
 const name = { name: TenantName }
 const withETag = HttpApiSchema.WithHeaders(Tenant, etagHeader)
 
@@ -88,6 +94,33 @@ export class TenantsApi extends HttpApiGroup.make("tenants")
       params: name,
       success: Tenant.pipe(HttpApiSchema.status(202)),
       error: commonProblems
-    }).pipe(access(admins, Scopes.tenantsWrite))
+    }).pipe(access(admins, Scopes.tenantsWrite)),
+    HttpApiEndpoint.post("pairing", "/tenants/:name/pairing", {
+      params: name,
+      success: PairingLinkResponse,
+      error: commonProblems
+    })
+      .annotateMerge(
+        OpenApi.annotations({
+          description:
+            "A single-use link that pairs a browser with the assistant, resuming a suspended one first. 503 (with " +
+            "`Retry-After`) while the assistant is not Ready yet: ask again."
+        })
+      )
+      .pipe(access(everyone, Scopes.tenantsPair)),
+    HttpApiEndpoint.get("events", "/tenants/:name/events", {
+      params: name,
+      query: { after: Schema.optionalKey(AuditSeq), limit: Schema.optionalKey(Limit) },
+      success: Page(AuditEvent),
+      error: commonProblems
+    })
+      .annotateMerge(
+        OpenApi.annotations({
+          description:
+            "The tenant's history: audit events whose target is this tenant, in order. `next` is an audit sequence " +
+            "number to pass back as `?after=`; a page may hold fewer than `limit` events (even none) and still have a `next`."
+        })
+      )
+      .pipe(access(everyone, Scopes.tenantsRead))
   )
   .annotateMerge(OpenApi.annotations({ description: "Assistants: one OpenClaw gateway each, owned by one person." })) {}

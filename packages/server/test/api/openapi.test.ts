@@ -74,7 +74,8 @@ describe("OpenAPI document", () => {
         "/api/v1/",
         "/api/v2/me",
         "/api/v1/people/otto/tenants",
-        "/api/v1/tenants/otto/pairing",
+        "/api/v1/tenants/otto/pair",
+        "/api/v1/tenants/otto/open",
         "/api/v1/admin"
       ]) {
         for (const method of methods) {

@@ -20,13 +20,13 @@ const walk = (
   auth: (fixture: Fixture) => Effect.Effect<{ readonly as?: Who; readonly token?: string; readonly headers?: Record<string, string> }>
 ) =>
   Effect.gen(function* () {
-    const operations = operationsOf(yield* Effect.scoped(Effect.flatMap(makeFixture({ catalog: true }), readSpec)))
+    const operations = operationsOf(yield* Effect.scoped(Effect.flatMap(makeFixture({ catalog: true, ready: true }), readSpec)))
     assert.isAbove(operations.length, 10)
     const answers = new Map<string, number>()
     for (const op of operations) {
       const response = yield* Effect.scoped(
         Effect.gen(function* () {
-          const fixture = yield* makeFixture({ catalog: true })
+          const fixture = yield* makeFixture({ catalog: true, ready: true })
           return yield* send(fixture, op, ids, yield* auth(fixture))
         })
       )
@@ -74,7 +74,7 @@ describe("route walk", () => {
     })
   )
 
-  it.live("a member reaches exactly their own person and tenants (read, suspend, resume) and their own access", () =>
+  it.live("a member reaches exactly their own person and tenants (read, history, pair, suspend, resume) and their own access", () =>
     Effect.gen(function* () {
       const { answers } = yield* walk(own, () => Effect.succeed({ as: "mia" }))
       assert.deepStrictEqual(
@@ -84,7 +84,9 @@ describe("route walk", () => {
           "grants.explain",
           "me.get",
           "people.get",
+          "tenants.events",
           "tenants.get",
+          "tenants.pairing",
           "tenants.resume",
           "tenants.suspend",
           "tokens.create",
@@ -134,7 +136,7 @@ describe("route walk", () => {
       const scoped = (scopes: ReadonlyArray<string>) => walk(others, (f) => Effect.map(f.token("root", scopes), (token) => ({ token })))
       assert.deepStrictEqual(allowed((yield* scoped([])).answers), ["me.get"])
       const { operations, answers } = yield* scoped(["tenants:read"])
-      assert.deepStrictEqual(allowed(answers), ["me.get", "tenants.get", "tenants.list"])
+      assert.deepStrictEqual(allowed(answers), ["me.get", "tenants.events", "tenants.get", "tenants.list"])
       const everyScope = operations.map((op: Operation) => op.raw["x-clawfleet-access"]?.scope).filter((s: unknown) => s !== undefined)
       const all = yield* scoped([...new Set(everyScope as Array<string>)])
       for (const op of operations) assert.isBelow(all.answers.get(op.id)!, 300, op.id)

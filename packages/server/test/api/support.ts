@@ -5,12 +5,17 @@ import {
   Fleet,
   listen,
   Metering,
+  PairingLinks,
   RecordStore,
   Sessions,
+  SigningKeys,
   SkillBundles,
   Store,
   StoreError,
   type Table,
+  TenantStatus,
+  Tenants,
+  Tokens,
   withActor
 } from "@clawfleet/core"
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
@@ -24,6 +29,8 @@ import type { RolesConfig } from "../../src/api/Roles.ts"
  * member who owns nothing. Everybody has a session; tokens are made per test. With `catalog: true`
  * the catalog holds one item of each kind (`SAMPLES`), the skill with a stored bundle, one grant
  * lets the org use every model, and `mia` and `otto` have a token each (labelled `seeded`).
+ * With `ready: true` every tenant is reported Ready at `https://<name>.assistants.test` (a
+ * reconciler's stand-in), so pairing links answer at once.
  */
 
 /** The catalog items the fixture holds, by collection path. */
@@ -35,7 +42,7 @@ export const SAMPLES = {
   skills: "writer"
 } as const
 
-export type Services = Clawfleet.Services | Sessions | ApiTokens | Metering | SkillBundles
+export type Services = Clawfleet.Services | Sessions | ApiTokens | Metering | SkillBundles | PairingLinks | Tokens | SigningKeys
 
 /** What the fixture created whose ids are not known in advance. */
 export interface Seeded {
@@ -130,6 +137,23 @@ export const seedOrg = Effect.gen(function* () {
   yield* person("nemo", "data")
 })
 
+/** What a reconciler would write once the tenant runs: Ready, at its endpoint (null: none reported). */
+export const reportReady = (name: string, endpoint: string | null = `https://${name}.assistants.test`) =>
+  Effect.gen(function* () {
+    const tenants = yield* Tenants
+    const t = yield* tenants.get(name)
+    yield* tenants.writeStatus(
+      name,
+      t.version,
+      new TenantStatus({
+        phase: "Ready",
+        conditions: [],
+        observedGeneration: t.value.generation,
+        ...(endpoint !== null ? { endpoint } : {})
+      })
+    )
+  })
+
 /** The catalog, a bundle for its skill, an org-wide grant of every model and two tokens. */
 export const seedCatalog = Effect.gen(function* () {
   const fleet = yield* Fleet
@@ -154,6 +178,8 @@ export interface FixtureOptions {
   readonly publicOrigin?: string
   /** Seed the catalog, a bundle, a grant and two tokens (`seedCatalog`). Default false. */
   readonly catalog?: boolean
+  /** Report every tenant Ready at `https://<name>.assistants.test` (`reportReady`). Default false: Pending. */
+  readonly ready?: boolean
 }
 
 export const makeFixture = (options: FixtureOptions = {}): Effect.Effect<Fixture, never, Scope.Scope> =>
@@ -161,11 +187,17 @@ export const makeFixture = (options: FixtureOptions = {}): Effect.Effect<Fixture
     const state: { down: boolean | ReadonlyArray<Table> } = { down: false }
     const store = Store.layerFromRecordStore(switchableStore(state))
     const services = Layer.mergeAll(Sessions.layer(), ApiTokens.layer, SkillBundles.layer, Layer.fresh(Metering.layerMemory)).pipe(
+      Layer.provideMerge(PairingLinks.layer),
+      Layer.provideMerge(Tokens.layer({ issuer: "https://clawfleet.test" })),
+      Layer.provideMerge(SigningKeys.layer()),
       Layer.provideMerge(Clawfleet.layer(store))
     )
     const context = yield* Layer.build(services)
     const run = <A, E>(self: Effect.Effect<A, E, Services>) => self.pipe(withActor("test"), Effect.provide(context)) as Effect.Effect<A, E>
     yield* run(seedOrg).pipe(Effect.orDie)
+    if (options.ready === true) {
+      for (const who of ["root", "olga", "tam", "mia", "otto"]) yield* run(reportReady(who)).pipe(Effect.orDie)
+    }
     const seeded = options.catalog === true ? yield* run(seedCatalog).pipe(Effect.orDie) : undefined
 
     const cookies = new Map<Who, string>()

@@ -1,13 +1,40 @@
-import { Directory, Fleet, RecordStore, Tenant, Tenants } from "@clawfleet/core"
-import { Effect } from "effect"
+import { Audit, type AuditEvent, Directory, Fleet, type PairingError, PairingLinks, RecordStore, Tenant, Tenants } from "@clawfleet/core"
+import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
 import { Access } from "../Access.ts"
 import { ClawfleetApi } from "../Api.ts"
 import { checkIfMatch, etagOf, requireIfMatch } from "../ETag.ts"
 import { Idempotency } from "../Idempotency.ts"
-import { memoryPage, storePage, values } from "../Paging.ts"
-import { orPreconditionProblem, orProblem } from "../Problems.ts"
+import { DEFAULT_LIMIT, memoryPage, storePage, values } from "../Paging.ts"
+import { Conflict, Forbidden, NotFound, orPreconditionProblem, orProblem, unavailableFor } from "../Problems.ts"
 import { CurrentCaller } from "../Security.ts"
+
+/** How long a pairing request waits for a suspended or starting tenant before it answers 503. */
+export const PAIRING_WAIT_MS = 5_000
+/** The `Retry-After` of that 503, as the identity routes answer it. */
+const PAIRING_RETRY_AFTER_SECONDS = 5
+
+/**
+ * The audit log is read in pages of this many events when looking for one tenant's, and at most
+ * `EVENTS_SCAN_CAP` events are read per request. The store indexes the log by sequence number
+ * only (`RecordStore.listAudit`), so a tenant's history is found by scanning it; the cap bounds
+ * one request's work, and the answer's `next` lets the client continue where the scan stopped.
+ */
+const EVENTS_SCAN_PAGE = 500
+const EVENTS_SCAN_CAP = 10_000
+
+const pairingProblem = (error: PairingError) => {
+  switch (error.reason) {
+    case "Forbidden":
+    case "Disabled":
+      return new Forbidden({ detail: error.detail })
+    case "NotReady":
+      return unavailableFor(`${error.detail}; it is starting, ask again shortly`, PAIRING_RETRY_AFTER_SECONDS)
+    case "NoEndpoint":
+    case "Deleting":
+      return new Conflict({ detail: error.detail })
+  }
+}
 
 export const TenantsHandlers = HttpApiBuilder.group(
   ClawfleetApi,
@@ -19,6 +46,9 @@ export const TenantsHandlers = HttpApiBuilder.group(
     const store = yield* RecordStore
     const access = yield* Access
     const idempotency = yield* Idempotency
+    // Optional, as metering is: an embedding without pairing links still serves the rest.
+    const links = Option.getOrUndefined(yield* Effect.serviceOption(PairingLinks))
+    const audit = yield* Audit
 
     const withETag = (name: string) =>
       Effect.map(tenants.get(name), (v) => HttpApiSchema.withHeaders({ body: v.value, headers: { etag: etagOf(v.version) } }))
@@ -87,6 +117,51 @@ export const TenantsHandlers = HttpApiBuilder.group(
         Effect.gen(function* () {
           yield* access.tenant(yield* CurrentCaller, params.name, "manage")
           return yield* fleet.deleteTenant(params.name)
+        }).pipe(orProblem),
+
+      pairing: ({ params }) =>
+        Effect.gen(function* () {
+          if (links === undefined) return yield* new NotFound({ detail: "this server makes no pairing links" })
+          const caller = yield* CurrentCaller
+          // The owner, their team administrator or an org administrator. Past this check a team
+          // administrator acts as an administrator for `PairingLinks`, which otherwise admits only
+          // the owner; the link is bound to whoever asked, so the audit names them.
+          yield* access.tenant(caller, params.name, "operate")
+          const link = yield* links
+            .create({
+              tenant: params.name,
+              requester: { person: caller.person.id, admin: caller.role.name !== "member" },
+              waitMs: PAIRING_WAIT_MS
+            })
+            .pipe(Effect.catchTag("PairingError", (e) => Effect.fail(pairingProblem(e))))
+          return { url: Redacted.value(link.url), expiresAt: new Date(link.expiresAt).toISOString() }
+        }).pipe(orProblem),
+
+      events: ({ params, query }) =>
+        Effect.gen(function* () {
+          yield* access.tenant(yield* CurrentCaller, params.name, "read")
+          yield* tenants.get(params.name)
+          const limit = query.limit ?? DEFAULT_LIMIT
+          const found: Array<AuditEvent> = []
+          let cursor = query.after ?? 0
+          let scanned = 0
+          for (;;) {
+            const batch = yield* audit.list({ afterSeq: cursor, limit: EVENTS_SCAN_PAGE })
+            for (const event of batch) {
+              cursor = event.seq
+              scanned++
+              if (event.target.kind === "tenant" && event.target.id === params.name) found.push(event)
+              if (found.length > limit) break
+            }
+            if (found.length > limit) {
+              const items = found.slice(0, limit)
+              return { items, next: String(items[items.length - 1]!.seq) }
+            }
+            // The end of the log: nothing more to find.
+            if (batch.length < EVENTS_SCAN_PAGE) return { items: found }
+            // Scanned enough for one request: the client continues from where the scan stopped.
+            if (scanned >= EVENTS_SCAN_CAP) return { items: found, next: String(cursor) }
+          }
         }).pipe(orProblem)
     })
   })

@@ -1,0 +1,180 @@
+import { Fleet, RecordStore, TenantStatus, Tenants } from "@clawfleet/core"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { makeFixture, reportReady } from "./support.ts"
+
+const pair = (tenant: string) => `/api/v1/tenants/${tenant}/pairing`
+const events = (tenant: string, query = "") => `/api/v1/tenants/${tenant}/events${query}`
+
+describe("tenant pairing links", () => {
+  it.live("the owner, their team administrator and org administrators get a single-use link to the tenant's endpoint", () =>
+    Effect.gen(function* () {
+      const f = yield* makeFixture({ ready: true })
+      for (const who of ["mia", "tam", "root", "olga"] as const) {
+        const r = yield* f.request("POST", pair("mia"), { as: who })
+        assert.strictEqual(r.status, 200, `${who}: ${JSON.stringify(r.json)}`)
+        assert.match(r.json.url, /^https:\/\/mia\.assistants\.test\/clawfleet\/pair\?token=ey/)
+        assert.isAbove(Date.parse(r.json.expiresAt), Date.now())
+        assert.strictEqual(new Date(r.json.expiresAt).toISOString(), r.json.expiresAt)
+      }
+      // Not the owner, not their team's administrator: refused, before anything is looked up.
+      for (const [who, tenant] of [
+        ["otto", "mia"],
+        ["nemo", "mia"],
+        ["tam", "otto"]
+      ] as const) {
+        const r = yield* f.request("POST", pair(tenant), { as: who })
+        assert.strictEqual(r.status, 403, `${who} on ${tenant}`)
+      }
+      assert.strictEqual((yield* f.request("POST", pair("ghost"), { as: "root" })).status, 404)
+      assert.strictEqual((yield* f.request("POST", pair("ghost"), { as: "mia" })).status, 403)
+      // An API token needs the scope tenants:pair.
+      const readOnly = yield* f.token("mia", ["tenants:read"])
+      assert.strictEqual((yield* f.request("POST", pair("mia"), { token: readOnly })).status, 403)
+      const pairing = yield* f.token("mia", ["tenants:pair"])
+      assert.strictEqual((yield* f.request("POST", pair("mia"), { token: pairing })).status, 200)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("resumes a suspended tenant first", () =>
+    Effect.gen(function* () {
+      const f = yield* makeFixture({ ready: true })
+      assert.strictEqual((yield* f.request("POST", "/api/v1/tenants/mia/suspend", { as: "mia" })).status, 200)
+      const r = yield* f.request("POST", pair("mia"), { as: "mia" })
+      assert.strictEqual(r.status, 200)
+      const tenant = yield* f
+        .run(
+          Effect.gen(function* () {
+            return yield* (yield* Tenants).get("mia")
+          })
+        )
+        .pipe(Effect.orDie)
+      assert.isFalse(tenant.value.spec.suspended)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "no endpoint or deleting is 409; not Ready within the wait is 503 with Retry-After",
+    () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture({ ready: true })
+        yield* f.run(reportReady("mia", null)).pipe(Effect.orDie)
+        const noEndpoint = yield* f.request("POST", pair("mia"), { as: "mia" })
+        assert.strictEqual(noEndpoint.status, 409)
+        assert.match(noEndpoint.json.detail, /no endpoint/)
+
+        assert.strictEqual((yield* f.request("DELETE", "/api/v1/tenants/otto", { as: "root" })).status, 202)
+        const deleting = yield* f.request("POST", pair("otto"), { as: "root" })
+        assert.strictEqual(deleting.status, 409)
+        assert.match(deleting.json.detail, /being deleted/)
+
+        // Starting, and nobody reconciling: the request waits a few seconds, no more.
+        yield* f
+          .run(
+            Effect.gen(function* () {
+              const tenants = yield* Tenants
+              const t = yield* tenants.get("tam")
+              yield* tenants.writeStatus(
+                "tam",
+                t.version,
+                new TenantStatus({ phase: "Pending", conditions: [], observedGeneration: t.value.generation })
+              )
+            })
+          )
+          .pipe(Effect.orDie)
+        const started = Date.now()
+        const notReady = yield* f.request("POST", pair("tam"), { as: "tam" })
+        assert.isBelow(Date.now() - started, 9_000)
+        assert.strictEqual(notReady.status, 503)
+        assert.strictEqual(notReady.headers.get("retry-after"), "5")
+        assert.strictEqual(notReady.json.type, "urn:clawfleet:problem:unavailable")
+      }).pipe(Effect.scoped),
+    20_000
+  )
+})
+
+describe("tenant events", () => {
+  it.live("the tenant's history from the audit log, in order and paged by sequence number", () =>
+    Effect.gen(function* () {
+      const f = yield* makeFixture({ ready: true })
+      assert.strictEqual((yield* f.request("POST", "/api/v1/tenants/mia/suspend", { as: "mia" })).status, 200)
+      assert.strictEqual((yield* f.request("POST", "/api/v1/tenants/mia/resume", { as: "mia" })).status, 200)
+      const all = yield* f.request("GET", events("mia"), { as: "mia" })
+      assert.strictEqual(all.status, 200)
+      assert.notProperty(all.json, "next")
+      const items: Array<{ seq: number; target: { kind: string; id: string }; actor: string }> = all.json.items
+      assert.isAtLeast(items.length, 3)
+      for (const e of items) assert.deepStrictEqual(e.target, { kind: "tenant", id: "mia" })
+      const seqs = items.map((e) => e.seq)
+      assert.deepStrictEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b)
+      )
+      // The last two are mia's own suspend and resume.
+      assert.deepStrictEqual(
+        items.slice(-2).map((e) => e.actor),
+        ["person:mia", "person:mia"]
+      )
+
+      // Page by page, the same events.
+      const walked: Array<number> = []
+      let after: string | undefined
+      for (let i = 0; i < 20; i++) {
+        const page = yield* f.request("GET", events("mia", `?limit=1${after !== undefined ? `&after=${after}` : ""}`), { as: "tam" })
+        assert.strictEqual(page.status, 200)
+        walked.push(...page.json.items.map((e: { seq: number }) => e.seq))
+        after = page.json.next
+        if (after === undefined) break
+      }
+      assert.deepStrictEqual(walked, seqs)
+
+      for (const [who, tenant] of [
+        ["otto", "mia"],
+        ["nemo", "mia"],
+        ["tam", "otto"]
+      ] as const) {
+        assert.strictEqual((yield* f.request("GET", events(tenant), { as: who })).status, 403, `${who} on ${tenant}`)
+      }
+      assert.strictEqual((yield* f.request("GET", events("ghost"), { as: "root" })).status, 404)
+      assert.strictEqual((yield* f.request("GET", events("mia", "?after=-1"), { as: "root" })).status, 400)
+      const token = yield* f.token("mia", ["tenants:read"])
+      assert.strictEqual((yield* f.request("GET", events("mia"), { token })).status, 200)
+      const noScope = yield* f.token("mia", ["usage:read"])
+      assert.strictEqual((yield* f.request("GET", events("mia"), { token: noScope })).status, 403)
+    }).pipe(Effect.scoped)
+  )
+
+  it.live(
+    "one request scans at most 10,000 events; `next` continues where the scan stopped",
+    () =>
+      Effect.gen(function* () {
+        const f = yield* makeFixture({ ready: true })
+        const before = yield* f.auditLength
+        // 10,500 events about somebody else, then one about mia.
+        yield* f
+          .run(
+            Effect.gen(function* () {
+              const store = yield* RecordStore
+              for (let i = 0; i < 21; i++) {
+                yield* store.appendAuditMany(
+                  Array.from({ length: 500 }, (_, j) => ({ actor: "test", action: "noise", target: { kind: "person", id: `p${i}-${j}` } }))
+                )
+              }
+              yield* (yield* Fleet).suspendTenant("mia")
+            })
+          )
+          .pipe(Effect.orDie)
+        const first = yield* f.request("GET", events("mia", `?after=${before}`), { as: "mia" })
+        assert.strictEqual(first.status, 200)
+        assert.deepStrictEqual(first.json.items, [])
+        assert.strictEqual(first.json.next, String(before + 10_000))
+        const rest = yield* f.request("GET", events("mia", `?after=${first.json.next}`), { as: "mia" })
+        assert.deepStrictEqual(
+          rest.json.items.map((e: { seq: number; action: string }) => e.seq),
+          [before + 10_501]
+        )
+        assert.notProperty(rest.json, "next")
+      }).pipe(Effect.scoped),
+    30_000
+  )
+})
