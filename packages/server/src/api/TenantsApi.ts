@@ -54,6 +54,21 @@ export const TenantPage = Page(Tenant)
 /** A pairing link: open `url` in a browser before `expiresAt` (ISO 8601); it works once. */
 export const PairingLinkResponse = Schema.Struct({ url: Schema.String, expiresAt: Schema.String })
 
+/** What the runtime provider would change to bring the tenant to its spec, without changing it. */
+export const TenantPlan = Schema.Struct({
+  tenant: Schema.String,
+  generation: Schema.Number,
+  changes: Schema.Array(
+    Schema.Struct({
+      action: Schema.String,
+      kind: Schema.String,
+      name: Schema.String,
+      /** Lines such as `spec.replicas: 1 -> 0`; empty unless the resource is updated. */
+      diff: Schema.Array(Schema.String)
+    })
+  )
+})
+
 /** A sequence number of the audit log, as `?after=` takes it. */
 const AuditSeq = Schema.NumberFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0, { message: "must be 0 or more" }))
 
@@ -121,6 +136,15 @@ export class TenantsApi extends HttpApiGroup.make("tenants")
             "number to pass back as `?after=`; a page may hold fewer than `limit` events (even none) and still have a `next`."
         })
       )
-      .pipe(access(everyone, Scopes.tenantsRead))
+      .pipe(access(everyone, Scopes.tenantsRead)),
+    HttpApiEndpoint.get("plan", "/tenants/:name/plan", { params: name, success: TenantPlan, error: commonProblems })
+      .annotateMerge(
+        OpenApi.annotations({
+          description:
+            "What the runtime provider would create, update or delete to converge the tenant on its spec and grants " +
+            "now; nothing is changed. 409 when its config cannot be rendered, 503 when the provider does not answer."
+        })
+      )
+      .pipe(access(admins, Scopes.tenantsRead))
   )
   .annotateMerge(OpenApi.annotations({ description: "Assistants: one OpenClaw gateway each, owned by one person." })) {}

@@ -136,7 +136,7 @@ describe("route walk", () => {
       const scoped = (scopes: ReadonlyArray<string>) => walk(others, (f) => Effect.map(f.token("root", scopes), (token) => ({ token })))
       assert.deepStrictEqual(allowed((yield* scoped([])).answers), ["me.get"])
       const { operations, answers } = yield* scoped(["tenants:read"])
-      assert.deepStrictEqual(allowed(answers), ["me.get", "tenants.events", "tenants.get", "tenants.list"])
+      assert.deepStrictEqual(allowed(answers), ["me.get", "tenants.events", "tenants.get", "tenants.list", "tenants.plan"])
       const everyScope = operations.map((op: Operation) => op.raw["x-clawfleet-access"]?.scope).filter((s: unknown) => s !== undefined)
       const all = yield* scoped([...new Set(everyScope as Array<string>)])
       for (const op of operations) assert.isBelow(all.answers.get(op.id)!, 300, op.id)

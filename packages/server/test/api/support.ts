@@ -7,6 +7,7 @@ import {
   Metering,
   PairingLinks,
   RecordStore,
+  RuntimeCompiler,
   Sessions,
   SigningKeys,
   SkillBundles,
@@ -18,6 +19,7 @@ import {
   Tokens,
   withActor
 } from "@clawfleet/core"
+import { MemoryProvider } from "@clawfleet/core/testing"
 import { Context, Effect, Layer, Redacted, type Scope } from "effect"
 import { makeApiHttp } from "../../src/api/ApiHttp.ts"
 import type { RolesConfig } from "../../src/api/Roles.ts"
@@ -186,7 +188,12 @@ export const makeFixture = (options: FixtureOptions = {}): Effect.Effect<Fixture
   Effect.gen(function* () {
     const state: { down: boolean | ReadonlyArray<Table> } = { down: false }
     const store = Store.layerFromRecordStore(switchableStore(state))
-    const services = Layer.mergeAll(Sessions.layer(), ApiTokens.layer, SkillBundles.layer, Layer.fresh(Metering.layerMemory)).pipe(
+    // A runtime to plan against: the memory provider, and a renderer whose config follows access.
+    const runtime = Layer.mergeAll(
+      MemoryProvider.layer(),
+      RuntimeCompiler.layerWith(({ access }) => Effect.succeed({ models: access.models, egress: access.egress }))
+    )
+    const services = Layer.mergeAll(Sessions.layer(), ApiTokens.layer, SkillBundles.layer, Layer.fresh(Metering.layerMemory), runtime).pipe(
       Layer.provideMerge(PairingLinks.layer),
       Layer.provideMerge(Tokens.layer({ issuer: "https://clawfleet.test" })),
       Layer.provideMerge(SigningKeys.layer()),

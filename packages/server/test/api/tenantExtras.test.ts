@@ -178,3 +178,25 @@ describe("tenant events", () => {
     30_000
   )
 })
+
+describe("tenant plans", () => {
+  it.live("show what the runtime provider would change, change nothing, and are for administrators", () =>
+    Effect.gen(function* () {
+      const f = yield* makeFixture()
+      const plan = (who: "root" | "tam" | "mia" | "otto", tenant = "mia") => f.request("GET", `/api/v1/tenants/${tenant}/plan`, { as: who })
+      const first = yield* plan("root")
+      assert.strictEqual(first.status, 200, JSON.stringify(first.json))
+      assert.strictEqual(first.json.tenant, "mia")
+      assert.isAbove(first.json.changes.length, 0, "nothing exists yet: everything is to create")
+      assert.isTrue(first.json.changes.every((c: { action: string }) => c.action === "create"))
+      // Planning changes nothing: the same plan again.
+      assert.deepStrictEqual((yield* plan("root")).json, first.json)
+      // Mia's team administrator may plan; Mia herself, another member and another team's may not.
+      assert.strictEqual((yield* plan("tam")).status, 200)
+      assert.strictEqual((yield* plan("mia")).status, 403)
+      assert.strictEqual((yield* plan("otto")).status, 403)
+      assert.strictEqual((yield* plan("tam", "otto")).status, 403)
+      assert.strictEqual((yield* plan("root", "ghost")).status, 404)
+    }).pipe(Effect.scoped)
+  )
+})

@@ -1,4 +1,16 @@
-import { Audit, type AuditEvent, Directory, Fleet, type PairingError, PairingLinks, RecordStore, Tenant, Tenants } from "@clawfleet/core"
+import {
+  Audit,
+  type AuditEvent,
+  Directory,
+  Fleet,
+  type PairingError,
+  PairingLinks,
+  RecordStore,
+  RuntimeCompiler,
+  RuntimeProvider,
+  Tenant,
+  Tenants
+} from "@clawfleet/core"
 import { Effect, Option, Redacted } from "effect"
 import { HttpApiBuilder, HttpApiSchema } from "effect/http-api"
 import { Access } from "../Access.ts"
@@ -48,6 +60,9 @@ export const TenantsHandlers = HttpApiBuilder.group(
     const idempotency = yield* Idempotency
     // Optional, as metering is: an embedding without pairing links still serves the rest.
     const links = Option.getOrUndefined(yield* Effect.serviceOption(PairingLinks))
+    // A server without a runtime (an API in front of another process's reconciler) cannot plan.
+    const provider = Option.getOrUndefined(yield* Effect.serviceOption(RuntimeProvider))
+    const compiler = Option.getOrUndefined(yield* Effect.serviceOption(RuntimeCompiler))
     const audit = yield* Audit
 
     const withETag = (name: string) =>
@@ -161,6 +176,26 @@ export const TenantsHandlers = HttpApiBuilder.group(
             if (batch.length < EVENTS_SCAN_PAGE) return { items: found }
             // Scanned enough for one request: the client continues from where the scan stopped.
             if (scanned >= EVENTS_SCAN_CAP) return { items: found, next: String(cursor) }
+          }
+        }).pipe(orProblem),
+
+      plan: ({ params }) =>
+        Effect.gen(function* () {
+          if (provider === undefined || compiler === undefined) {
+            return yield* new NotFound({ detail: "this server runs no runtime provider to plan with" })
+          }
+          yield* access.tenant(yield* CurrentCaller, params.name, "read")
+          const tenant = (yield* tenants.get(params.name)).value
+          const runtime = yield* compiler
+            .compile(tenant)
+            .pipe(Effect.catchTag("CompileError", (e) => Effect.fail(new Conflict({ detail: e.message }))))
+          const plan = yield* provider
+            .plan(runtime)
+            .pipe(Effect.catchTag("ProviderError", (e) => Effect.fail(unavailableFor(`the runtime provider: ${e.message}`, 5))))
+          return {
+            tenant: plan.tenant,
+            generation: plan.generation,
+            changes: plan.changes.map((c) => ({ action: c.action, kind: c.kind, name: c.name, diff: [...c.diff] }))
           }
         }).pipe(orProblem)
     })
