@@ -18,7 +18,7 @@ import { UsageError } from "./Errors.ts"
  *     email: ada@example.com
  *     displayName: Ada Lovelace
  *     team: platform
- *     tenant: { openclaw: { version: "2026.9.7" } }   # or `tenant: false` for no assistant
+ *     tenant: { openclaw: { version: "2026.9.6" } }   # or `tenant: false` for no assistant
  * ```
  *
  * Every person gets an assistant named after them unless `tenant` is `false` or names another.
