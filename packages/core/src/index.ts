@@ -182,6 +182,8 @@ export {
   PAIRING_SCOPE,
   SESSION_COOKIE as SIGN_IN_SESSION_COOKIE
 } from "./identity/IdentityRoutes.ts"
+/** The small HTTP helpers clawfleet's own routes use, for servers built on it. */
+export { cookieValue, escapeHtml } from "./internal/http.ts"
 /** Runs a node:http server for the life of a scope: what every clawfleet listener is built on. */
 export { type Listening, listen } from "./internal/listen.ts"
 export { type DocumentInput, Knowledge, type KnowledgeDocument, type SearchHit, type SearchRequest } from "./knowledge/Knowledge.ts"

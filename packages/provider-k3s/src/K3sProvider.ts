@@ -6,7 +6,8 @@ import { K3sConfig, type K3sConfigInput } from "./K3sConfig.ts"
 import { INTENT_HASH, namespaceOf, renderTenant, resourceName } from "./render.ts"
 
 const NAME = "k3s"
-const KINDS: ReadonlyArray<Kind> = [
+/** Every kind the provider renders, watches and prunes: what its cluster role must cover. */
+export const MANAGED_KINDS: ReadonlyArray<Kind> = [
   "Namespace",
   "ServiceAccount",
   "ResourceQuota",
@@ -93,7 +94,7 @@ export const layer = (options: { readonly kubeConfig: KubeConfig; readonly confi
         Effect.mapError((e) => new ProviderError({ reason: "Invalid", provider: NAME, detail: `configuration: ${e.message}` }))
       ),
       (config) => {
-        const kube = KubeCache.layer({ kubeConfig: options.kubeConfig, kinds: KINDS, provider: NAME }).pipe(
+        const kube = KubeCache.layer({ kubeConfig: options.kubeConfig, kinds: MANAGED_KINDS, provider: NAME }).pipe(
           Layer.provideMerge(KubeClient.layer({ kubeConfig: options.kubeConfig, provider: NAME, ...config.kubernetes }))
         )
         return Layer.effect(RuntimeProvider, makeK3sProvider(config)).pipe(Layer.provide(kube))

@@ -3,7 +3,7 @@ import { Cause, Context, Effect, Exit, Option, Redacted } from "effect"
 import { PairingError, PairingLinks } from "../agent/PairingLinks.ts"
 import { Directory } from "../Directory.ts"
 import type { Person } from "../domain/Directory.ts"
-import { cookieValue, sendJson } from "../internal/http.ts"
+import { cookieValue, escapeHtml, sendJson } from "../internal/http.ts"
 import { ApiTokens } from "./ApiTokens.ts"
 import { OidcSignIn } from "./OidcSignIn.ts"
 import { SignInError } from "./oidc/SignInError.ts"
@@ -30,9 +30,6 @@ export const SESSION_COOKIE = "cf_session"
 const SIGN_IN_COOKIE = "cf_signin"
 /** The scope an API token needs to ask for pairing links. */
 export const PAIRING_SCOPE = "tenants:pair"
-
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 
 /** A page a person reads: the answers of `/tenants/{name}/open` land in a browser, not a script. */
 const html = (res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) => {

@@ -26,3 +26,8 @@ export const cookieValue = (header: string | undefined, name: string): string | 
   }
   return undefined
 }
+
+const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
+
+/** Text safe inside HTML, attribute values included. */
+export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ENTITIES[c]!)

@@ -3,8 +3,8 @@ import { Tenant, TenantSpec } from "../domain/Tenant.ts"
 import { isStoreError } from "../Errors.ts"
 import { ProviderError } from "../provider/ProviderError.ts"
 import { RuntimeProvider } from "../provider/RuntimeProvider.ts"
-import { RequestContext } from "../RequestContext.ts"
-import { type AuditDraft, RecordStore } from "../store/RecordStore.ts"
+import { auditDraft } from "../store/auditDraft.ts"
+import { RecordStore } from "../store/RecordStore.ts"
 import { Tables } from "../store/Tables.ts"
 import { Tenants } from "../Tenants.ts"
 import { RuntimeCompiler } from "./RuntimeCompiler.ts"
@@ -112,22 +112,17 @@ export class Reconciler extends Context.Service<
       // the same name. Removed with the record, in its transaction, each removal audited.
       const forgetKeys = (name: string) =>
         Effect.gen(function* () {
-          const ctx = yield* RequestContext
-          const audit = (table: "virtual_keys" | "tenant_credentials", id: string): AuditDraft => ({
-            actor: ctx.actor,
-            requestId: ctx.requestId,
-            action: `${table}.delete`,
-            target: { kind: Tables[table], id }
-          })
+          const audit = (table: "virtual_keys" | "tenant_credentials", id: string) =>
+            auditDraft(`${table}.delete`, { kind: Tables[table], id })
           for (;;) {
             // Removed ones are gone from the next page: always read the first.
             const keys = yield* store.list("virtual_keys", { limit: 500, where: [["tenant", name]] })
-            for (const key of keys) yield* store.remove("virtual_keys", key.id, key.version, audit("virtual_keys", key.id))
+            for (const key of keys) yield* store.remove("virtual_keys", key.id, key.version, yield* audit("virtual_keys", key.id))
             if (keys.length < 500) break
           }
           const credential = yield* store.get("tenant_credentials", name)
           if (credential !== undefined) {
-            yield* store.remove("tenant_credentials", name, credential.version, audit("tenant_credentials", name))
+            yield* store.remove("tenant_credentials", name, credential.version, yield* audit("tenant_credentials", name))
           }
         })
 

@@ -4,7 +4,7 @@ import { Directory } from "../Directory.ts"
 import { DnsLabel } from "../domain/Names.ts"
 import { Corrupt, InvalidState, StoreError, ValidationError } from "../Errors.ts"
 import { keyEncryptionKey, seal, unseal } from "../internal/seal.ts"
-import { RequestContext } from "../RequestContext.ts"
+import { auditDraft } from "../store/auditDraft.ts"
 import { type AuditDraft, RecordStore } from "../store/RecordStore.ts"
 import { makeRepository, type Repository } from "../store/Repository.ts"
 
@@ -104,16 +104,7 @@ export class PersonCredentials extends Context.Service<
         // Written past the repository, whose audit events carry the whole record: the sealed token
         // would sit in the hash-chained log for good, out of reach of any later removal.
         const draft = (action: string, id: string, after?: unknown) =>
-          Effect.map(
-            RequestContext,
-            (ctx): AuditDraft => ({
-              actor: ctx.actor,
-              requestId: ctx.requestId,
-              action,
-              target: { kind: ENTITY, id },
-              ...(after !== undefined ? { after } : {})
-            })
-          )
+          auditDraft(action, { kind: ENTITY, id }, after === undefined ? {} : { after })
 
         const write = (id: string, record: PersonCredential, audit: AuditDraft) =>
           Effect.gen(function* () {

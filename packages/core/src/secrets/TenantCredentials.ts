@@ -3,7 +3,7 @@ import { type SecretRef, TenantName } from "../domain/Names.ts"
 import type { StoreError } from "../Errors.ts"
 import { keyEncryptionKey, seal, unseal } from "../internal/seal.ts"
 import { VirtualKeys } from "../proxy/VirtualKeys.ts"
-import { RequestContext } from "../RequestContext.ts"
+import { auditDraft } from "../store/auditDraft.ts"
 import { type AuditDraft, RecordStore } from "../store/RecordStore.ts"
 import { makeRepository, type Repository, type Versioned } from "../store/Repository.ts"
 import { SecretError, Secrets } from "./Secrets.ts"
@@ -94,16 +94,7 @@ export class TenantCredentials extends Context.Service<
         // Written past the repository, whose audit events carry the whole record: the sealed key
         // would sit in the hash-chained log for good.
         const draft = (action: string, tenant: string, after?: unknown) =>
-          Effect.map(
-            RequestContext,
-            (ctx): AuditDraft => ({
-              actor: ctx.actor,
-              requestId: ctx.requestId,
-              action,
-              target: { kind: ENTITY, id: tenant },
-              ...(after !== undefined ? { after } : {})
-            })
-          )
+          auditDraft(action, { kind: ENTITY, id: tenant }, after === undefined ? {} : { after })
 
         const inspect = (tenant: string) =>
           Effect.gen(function* () {

@@ -1,7 +1,7 @@
 import { Clock, Context, DateTime, Effect, Layer, Result, Schema } from "effect"
 import { Sha256Digest } from "../domain/Names.ts"
 import { Corrupt, StoreError, ValidationError } from "../Errors.ts"
-import { RequestContext } from "../RequestContext.ts"
+import { auditDraft } from "../store/auditDraft.ts"
 import { RecordStore } from "../store/RecordStore.ts"
 import { makeRepository, type Repository } from "../store/Repository.ts"
 import { bundleDigest, isDigest, packBundle, type SkillFileInput, unpackBundle } from "./bundle.ts"
@@ -55,24 +55,20 @@ export class SkillBundles extends Context.Service<
             files: files.success.length,
             createdAt: DateTime.makeUnsafe(yield* Clock.currentTimeMillis)
           })
-          const ctx = yield* RequestContext
           // Written past the repository's `create`, which would copy the whole record (megabytes of
           // base64) into the hash-chained audit log for good; the digest names the bytes exactly.
-          yield* store
-            .insert("skill_bundles", digest, encode(record), {
-              actor: ctx.actor,
-              requestId: ctx.requestId,
-              action: "skill-bundle.put",
-              target: { kind: "skill bundle", id: digest },
-              after: { digest, size: record.size, files: record.files }
-            })
-            .pipe(
-              // Two uploads of the same bundle at once: the second finds the first's bytes, which are its own.
-              Effect.catchIf(
-                (e) => e.reason._tag === "AlreadyExists",
-                () => Effect.void
-              )
+          const audit = yield* auditDraft(
+            "skill-bundle.put",
+            { kind: "skill bundle", id: digest },
+            { after: { digest, size: record.size, files: record.files } }
+          )
+          yield* store.insert("skill_bundles", digest, encode(record), audit).pipe(
+            // Two uploads of the same bundle at once: the second finds the first's bytes, which are its own.
+            Effect.catchIf(
+              (e) => e.reason._tag === "AlreadyExists",
+              () => Effect.void
             )
+          )
           return digest
         }),
 

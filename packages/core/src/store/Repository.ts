@@ -1,7 +1,7 @@
 import { Effect, Schema } from "effect"
 import { Corrupt, StoreError, ValidationError } from "../Errors.ts"
-import { RequestContext, type RequestInfo } from "../RequestContext.ts"
-import { type AuditDraft, RecordStore } from "./RecordStore.ts"
+import { auditDraft } from "./auditDraft.ts"
+import { RecordStore } from "./RecordStore.ts"
 import { type FilterPath, type Table, Tables } from "./Tables.ts"
 
 /** A value with the version a later write must present. */
@@ -106,17 +106,7 @@ export const makeRepository = <S extends Schema.Codec<any, any, never, never>, T
     }
 
     const draft = (action: string, id: string, before: unknown, after: unknown) =>
-      Effect.map(
-        RequestContext,
-        (ctx: RequestInfo): AuditDraft => ({
-          actor: ctx.actor,
-          requestId: ctx.requestId,
-          action,
-          target: { kind: entity, id },
-          before,
-          after
-        })
-      )
+      auditDraft(action, { kind: entity, id }, { before, after })
 
     const find = (id: string) => Effect.flatMap(store.get(table, id), (row) => (row ? decodeRow(row) : Effect.succeed(undefined)))
 

@@ -13,9 +13,7 @@ export interface DemoPerson {
   readonly displayName: string
 }
 
-const entities: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
-
-export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => entities[c]!)
+import { escapeHtml } from "@clawfleet/core"
 
 const STYLE = `
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f6f4;color:#1d1d1b}

@@ -1,5 +1,6 @@
 import type * as http from "node:http"
 import {
+  cookieValue,
   Directory,
   type Explanation,
   Fleet,
@@ -19,7 +20,7 @@ import {
 } from "@clawfleet/core"
 import { Effect, Exit } from "effect"
 import { type Role, Roles, type RolesConfig } from "../api/Roles.ts"
-import { cookieValue, Html, html, layout, send } from "./html.ts"
+import { Html, html, layout, send } from "./html.ts"
 
 export interface WebPagesOptions {
   /** Who administers what; the same configuration the REST API takes. Default: nobody is an administrator. */

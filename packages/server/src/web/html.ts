@@ -1,13 +1,10 @@
 import type * as http from "node:http"
+import { escapeHtml } from "@clawfleet/core"
 
 /**
  * HTML built with the `html` tag: every interpolated value is escaped unless it is itself an
  * `Html` fragment (or an array of them), so a display name can never become markup.
  */
-
-const ENTITIES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }
-
-export const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => ENTITIES[c]!)
 
 /** Markup that is already safe: made by `html`, never from a raw string. */
 export class Html {
@@ -71,12 +68,4 @@ export const layout = (title: string, nav: Html, body: Html): string =>
 export const send = (res: http.ServerResponse, publicOrigin: string, status: number, page: string, extra: Record<string, string> = {}) => {
   res.writeHead(status, { ...securityHeaders(publicOrigin), ...extra })
   res.end(page)
-}
-
-export const cookieValue = (header: string | undefined, name: string): string | undefined => {
-  for (const part of (header ?? "").split(";")) {
-    const [key, ...value] = part.trim().split("=")
-    if (key === name) return value.join("=")
-  }
-  return undefined
 }

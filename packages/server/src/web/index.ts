@@ -1,2 +1,2 @@
-export { contentSecurityPolicy, escapeHtml, Html, html, securityHeaders } from "./html.ts"
+export { contentSecurityPolicy, Html, html, securityHeaders } from "./html.ts"
 export { makeWebPages, type WebPagesOptions, type WebPagesServices } from "./WebPages.ts"

@@ -1,18 +1,8 @@
 import { type Kind, Kinds } from "@clawfleet/core/kubernetes"
+import { MANAGED_KINDS } from "@clawfleet/provider-k3s"
 
-/** The kinds the K3s provider renders, watches and prunes (its `KINDS`), in the order it lists them. */
-export const K3S_PROVIDER_KINDS: ReadonlyArray<Kind> = [
-  "Namespace",
-  "ServiceAccount",
-  "ResourceQuota",
-  "LimitRange",
-  "NetworkPolicy",
-  "PersistentVolumeClaim",
-  "ConfigMap",
-  "Service",
-  "Ingress",
-  "Deployment"
-]
+/** The kinds the K3s provider renders, watches and prunes, as it declares them. */
+export const K3S_PROVIDER_KINDS: ReadonlyArray<Kind> = MANAGED_KINDS
 
 /**
  * What the provider does with each kind, and the verb the API server checks for it:
