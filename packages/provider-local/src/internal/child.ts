@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 
 /** One program to run: what the gateway command produced, plus where. */
@@ -76,6 +76,31 @@ const signalGroup = (groupId: number, signal: NodeJS.Signals) => {
   }
 }
 
+/** Still a process, and not a zombie: its exit is finished once it is gone or a zombie. */
+const running = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
+  } catch {
+    // No procfs (macOS): kill succeeding is all there is to go on.
+    return true
+  }
+}
+
+// A process closes its files before the kernel finishes its exit, so the pipes closing can come
+// a moment before the gateway is gone; callers that restart it on the same port need it gone.
+const GONE_WAIT_MS = 2_000
+const awaitGone = async (pid: number | undefined) => {
+  if (pid === undefined) return
+  const deadline = Date.now() + GONE_WAIT_MS
+  while (running(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5))
+}
+
 type Report =
   | { event: "spawned"; pid: number }
   | { event: "exit"; code: number | null; signal: string | null }
@@ -121,9 +146,10 @@ export const startChild = (launch: Launch, graceMs: number): Child => {
   const exited = new Promise<ChildExit>((resolve) => {
     let own: { code: number | null; signal: string | null } | undefined
     let spawnError: string | undefined
-    const finish = () => {
+    const finish = async () => {
       if (done) return
       done = true
+      await awaitGone(gatewayPid)
       const r = reported
       resolve(
         r?.event === "exit"
@@ -135,7 +161,7 @@ export const startChild = (launch: Launch, graceMs: number): Child => {
     }
     watchdog.on("error", (error) => {
       spawnError = error.message
-      finish()
+      void finish()
     })
     watchdog.on("exit", (code, signal) => {
       own = { code, signal }
