@@ -6,7 +6,17 @@
 import { mkdirSync } from "node:fs"
 import * as http from "node:http"
 import { join, resolve } from "node:path"
-import { EgressProxy, listen, Metering, Reconciler, ReconcilerConfig, type RuntimeProvider, Store, TokenProxy } from "@clawfleet/core"
+import {
+  EgressProxy,
+  listen,
+  Metering,
+  Reconciler,
+  ReconcilerConfig,
+  type ReconcilerOptions,
+  type RuntimeProvider,
+  Store,
+  TokenProxy
+} from "@clawfleet/core"
 import * as Local from "@clawfleet/provider-local"
 import { Context, Duration, Effect, Layer, Logger, Schedule } from "effect"
 import * as ControlPlane from "./ControlPlane.ts"
@@ -24,6 +34,10 @@ export interface ServerLayerOptions {
    * cannot hold a layer (tests use `MemoryProvider.layer()`; an embedding may bring its own).
    */
   readonly provider?: Layer.Layer<RuntimeProvider, Error> | undefined
+  /** Reconciler settings beyond `reconciler.concurrency`: a development fleet retries sooner and deletes data. */
+  readonly reconciler?: Partial<ReconcilerOptions> | undefined
+  /** Sign-in against a plain-http issuer: only for a development OpenID provider on loopback. */
+  readonly allowInsecureOidc?: boolean | undefined
 }
 
 /** What a running server tells its operator: where each of its listeners is. */
@@ -151,7 +165,12 @@ export const layer = (config: ServerConfigShape, options: ServerLayerOptions = {
     {
       publicUrl: config.publicUrl,
       keyEncryptionKey: config.keyEncryptionKey,
-      oidc: { issuer: config.oidc.issuer, clientId: config.oidc.clientId, clientSecret: config.oidc.clientSecret },
+      oidc: {
+        issuer: config.oidc.issuer,
+        clientId: config.oidc.clientId,
+        clientSecret: config.oidc.clientSecret,
+        allowInsecureRequests: options.allowInsecureOidc
+      },
       isAdmin: isOrgAdmin(config.roles),
       openclaw: {
         tokenProxyUrl: `${tenantUrls.tokenProxy.replace(/\/$/, "")}/v1`,
@@ -200,7 +219,13 @@ export const layer = (config: ServerConfigShape, options: ServerLayerOptions = {
   return server.pipe(
     Layer.provideMerge(services),
     Layer.provideMerge(Metrics.layer),
-    Layer.provide(Layer.succeed(ReconcilerConfig, { ...ReconcilerConfig.defaultValue(), concurrency: config.reconciler.concurrency }))
+    Layer.provide(
+      Layer.succeed(ReconcilerConfig, {
+        ...ReconcilerConfig.defaultValue(),
+        ...options.reconciler,
+        concurrency: config.reconciler.concurrency
+      })
+    )
   )
 }
 
