@@ -1,20 +1,26 @@
-import { Effect, type Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { Audit } from "./Audit.ts"
 import * as Clawfleet from "./Clawfleet.ts"
+import type { Person } from "./domain/Directory.ts"
 import { Fleet } from "./Fleet.ts"
+import { makePairingLink, type PairingLinkRequest, type PairingLinkResult, type PairingOptions, pairingLayer } from "./promise/pairing.ts"
+import { makeFindPersonByEmail } from "./promise/people.ts"
+import { type StoreOption, storeLayer } from "./promise/store.ts"
 import { withActor } from "./RequestContext.ts"
-import * as Store from "./Store.ts"
 
-export type StoreOption =
-  | "memory"
-  | { readonly postgres: string; readonly schema?: string; readonly maxConnections?: number }
-  | { readonly pglite: { readonly dataDir?: string }; readonly schema?: string }
+export type { Person } from "./domain/Directory.ts"
+export type { Tenant } from "./domain/Tenant.ts"
+export * from "./promise/errors.ts"
+export type { PairingLinkRequest, PairingLinkResult, PairingOptions } from "./promise/pairing.ts"
+export type { StoreOption } from "./promise/store.ts"
 
 export interface ClawfleetOptions {
   /** Where records live. Default: memory. */
-  readonly store?: StoreOption
+  readonly store?: StoreOption | undefined
   /** Who writes are audited as, unless a call goes through `withActor`. Default "system". */
-  readonly actor?: string
+  readonly actor?: string | undefined
+  /** Enables `pairingLink`: the control plane whose tenant agents will redeem the links. */
+  readonly pairing?: PairingOptions | undefined
 }
 
 type FleetApi = Fleet["Service"]
@@ -26,25 +32,33 @@ export type FleetPromises = {
     : never
 }
 
-export type ClawfleetClient = FleetPromises & {
+/** What a client can do, as whoever `withActor` names. */
+export type ClawfleetCalls = FleetPromises & {
+  /** The person with this e-mail address (case ignored), or undefined. `InvalidState` when several share it. */
+  readonly findPersonByEmail: (email: string) => Promise<Person | undefined>
+  /**
+   * A fresh single-use link that opens `tenant`'s assistant in the browser of `request.person`.
+   * Refused with `PairingError` `Forbidden` unless they own the tenant or `pairing.isAdmin` says
+   * they administer the fleet; resumes a suspended tenant and waits for it to be Ready.
+   */
+  readonly pairingLink: (tenant: string, request: PairingLinkRequest) => Promise<PairingLinkResult>
+}
+
+export type ClawfleetClient = ClawfleetCalls & {
   /** The same operations, audited as done by `actor` (a portal passes its signed-in user). */
-  readonly withActor: (actor: string, requestId?: string) => FleetPromises
+  readonly withActor: (actor: string, requestId?: string) => ClawfleetCalls
   readonly verifyAuditChain: () => Promise<Effect.Success<Audit["Service"]["verifyAuditChain"]>>
   /** Closes database connections. Calls after this reject. */
   readonly dispose: () => Promise<void>
   readonly [Symbol.asyncDispose]: () => Promise<void>
 }
 
-const storeLayer = (store: StoreOption | undefined): Layer.Layer<Store.Services> => {
-  if (store === undefined || store === "memory") return Store.layerMemory
-  if ("postgres" in store) return Store.layerPg({ url: store.postgres, schema: store.schema, maxConnections: store.maxConnections })
-  return Store.layerPglite({ dataDir: store.pglite.dataDir, schema: store.schema })
-}
-
 /**
- * Starts clawfleet for code that does not use Effect. Failures reject with the same typed errors
- * (`StoreError`, `ValidationError`, `InvalidState`): `Error`s with `_tag`, `message` and
- * `isRetryable`. No global state: several clients can live side by side.
+ * Starts clawfleet for code that does not use Effect. Failures reject with a `ClawfleetError`
+ * (`StoreError`, `ValidationError`, `InvalidState`, `PairingError`): `Error`s with `_tag`, a
+ * `message` naming the problem and `isRetryable`; branch on them with `isNotFound`,
+ * `isValidationError` and the other guards exported here. No global state: several clients can
+ * live side by side.
  *
  * ```ts
  * await using fleet = await createClawfleet({ store: { postgres: process.env.DATABASE_URL! } })
@@ -54,18 +68,24 @@ const storeLayer = (store: StoreOption | undefined): Layer.Layer<Store.Services>
  * ```
  */
 export const createClawfleet = async (options: ClawfleetOptions = {}): Promise<ClawfleetClient> => {
-  const runtime = ManagedRuntime.make(Clawfleet.layer(storeLayer(options.store)))
+  const core: Layer.Layer<Clawfleet.Services> = Clawfleet.layer(storeLayer(options.store))
+  const runtime = ManagedRuntime.make(options.pairing === undefined ? core : pairingLayer(options.pairing).pipe(Layer.provideMerge(core)))
   // Build now, so a bad database URL fails here and not on the first call.
-  const fleet = await runtime.runPromise(Fleet.use(Effect.succeed))
+  const { fleet, findPersonByEmail } = await runtime.runPromise(
+    Effect.all({ fleet: Fleet.use(Effect.succeed), findPersonByEmail: makeFindPersonByEmail })
+  )
+  const extras = { findPersonByEmail, pairingLink: makePairingLink(options.pairing?.isAdmin) }
 
-  const bind = (actor: string, requestId?: string): FleetPromises =>
+  const bind = (actor: string, requestId?: string): ClawfleetCalls =>
     Object.fromEntries(
-      Object.entries(fleet).map(([name, method]) => [
+      Object.entries({ ...fleet, ...extras }).map(([name, method]) => [
         name,
         (...args: Array<unknown>) =>
-          runtime.runPromise(withActor(actor, requestId)((method as (...a: Array<unknown>) => Effect.Effect<unknown, unknown>)(...args)))
+          runtime.runPromise(
+            withActor(actor, requestId)((method as (...a: Array<unknown>) => Effect.Effect<unknown, unknown, any>)(...args))
+          )
       ])
-    ) as FleetPromises
+    ) as ClawfleetCalls
 
   const dispose = () => runtime.dispose()
   return {

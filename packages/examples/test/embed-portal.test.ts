@@ -1,12 +1,48 @@
+import { agentAudience, SigningKeys, Store, TenantStatus, Tenants, Tokens } from "@clawfleet/core"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { personIdFor, startPortal } from "../embed-portal/portal.ts"
+
+const CONTROL_PLANE = "https://clawfleet.test"
+
+/**
+ * The clawfleet control plane beside the portal, on the same store: it reports tenants Ready (no
+ * reconciler runs here) and redeems pairing tokens as a tenant agent asks it to.
+ */
+const controlPlane = ManagedRuntime.make(
+  Tokens.layer({ issuer: CONTROL_PLANE }).pipe(Layer.provideMerge(SigningKeys.layer()), Layer.provideMerge(Store.layerMemory))
+)
+const ready = (tenant: string) =>
+  controlPlane.runPromise(
+    Effect.gen(function* () {
+      const tenants = yield* Tenants
+      const t = yield* tenants.get(tenant)
+      const endpoint = `https://${tenant}.assistants.example.com`
+      yield* tenants.writeStatus(
+        tenant,
+        t.version,
+        new TenantStatus({ phase: "Ready", conditions: [], observedGeneration: t.value.generation, endpoint })
+      )
+    })
+  )
+/** What `tenant`'s agent gets for the link: the token's claims, or why it was refused. */
+const redeem = (link: string, tenant: string) =>
+  controlPlane.runPromise(
+    Tokens.use((tokens) => tokens.redeemPairing(new URL(link).searchParams.get("token") ?? "", { audience: agentAudience(tenant) })).pipe(
+      Effect.match({ onFailure: (e) => ({ refused: e._tag === "TokenError" ? e.reason : e.message }), onSuccess: (claims) => claims })
+    )
+  )
 
 describe("embed-portal example", () => {
   let portal: Awaited<ReturnType<typeof startPortal>>
   beforeAll(async () => {
-    portal = await startPortal({ store: "memory", admins: ["grace@example.com"], port: 0 })
+    const store = { layer: Layer.succeedContext(await controlPlane.context()) }
+    portal = await startPortal({ store, pairing: { controlPlaneUrl: CONTROL_PLANE }, admins: ["grace@example.com"], port: 0 })
   })
-  afterAll(() => portal.close())
+  afterAll(async () => {
+    await portal.close()
+    await controlPlane.dispose()
+  })
 
   const call = async (method: string, path: string, user: string | undefined, body?: unknown) => {
     const headers: Record<string, string> = { "content-type": "application/json" }
@@ -14,9 +50,11 @@ describe("embed-portal example", () => {
     const res = await fetch(`${portal.url}${path}`, {
       method,
       headers,
+      redirect: "manual",
       ...(body === undefined ? {} : { body: JSON.stringify(body) })
     })
-    return { status: res.status, body: (await res.json()) as any }
+    const location = res.headers.get("location")
+    return { status: res.status, location, body: (location === null ? await res.json() : undefined) as any }
   }
   // `null`: nobody signed in.
   const give = (body: unknown, user: string | null = "grace@example.com") => call("POST", "/admin/assistants", user ?? undefined, body)
@@ -29,9 +67,10 @@ describe("embed-portal example", () => {
       assistant: { name: "ada", phase: "Pending" }
     })
 
-    const mine = await call("GET", "/me/assistant", "ada@example.com")
+    // Found by e-mail, whatever its case.
+    const mine = await call("GET", "/me/assistant", "Ada@Example.com")
     expect(mine.status).toBe(200)
-    expect(mine.body).toMatchObject({ name: "ada", phase: "Pending", conditions: [], pairingLink: null })
+    expect(mine.body).toEqual({ name: "ada", phase: "Pending", conditions: [], open: "/me/assistant/open" })
     // Audited as the admin who clicked, through the facade's withActor.
     expect(await portal.fleet.verifyAuditChain()).toMatchObject({ ok: true })
   })
@@ -65,6 +104,7 @@ describe("embed-portal example", () => {
   it("answers 409 when another e-mail already owns the derived person id", async () => {
     const clash = await give({ email: "ada@other.example", displayName: "Another Ada" })
     expect(clash.status).toBe(409)
+    expect(clash.body.error).toBe('person id "ada" is taken by another e-mail address')
     expect(personIdFor("Ada.Lovelace+x@example.com")).toBe("ada-lovelace-x")
   })
 
@@ -73,7 +113,7 @@ describe("embed-portal example", () => {
     expect(asEmployee.status).toBe(403)
     const anonymous = await give({ email: "mallory@example.com", displayName: "Mallory" }, null)
     expect(anonymous.status).toBe(401)
-    await expect(portal.fleet.getPerson("mallory")).rejects.toThrow(/does not exist/)
+    expect(await portal.fleet.findPersonByEmail("mallory@example.com")).toBeUndefined()
   })
 
   it("tells an employee without an assistant, and an anonymous caller, so", async () => {
@@ -81,5 +121,30 @@ describe("embed-portal example", () => {
     expect((await call("GET", "/me/assistant", undefined)).status).toBe(401)
     // Same local part, different e-mail: not Ada's assistant.
     expect((await call("GET", "/me/assistant", "ada@other.example")).status).toBe(404)
+  })
+
+  it("opens the employee's own assistant: a 303 to a link its tenant agent accepts, once", async () => {
+    await ready("ada")
+    const open = await call("GET", "/me/assistant/open", "ada@example.com")
+    expect(open.status).toBe(303)
+    expect(open.location).toMatch(/^https:\/\/ada\.assistants\.example\.com\/clawfleet\/pair\?token=/)
+    expect(await redeem(open.location!, "ada")).toMatchObject({ kind: "pairing", issuer: CONTROL_PLANE, tenant: "ada", person: "ada" })
+    expect(await redeem(open.location!, "ada")).toEqual({ refused: "Reused" })
+    // Each visit gets a fresh one.
+    const again = await call("GET", "/me/assistant/open", "ada@example.com")
+    expect(await redeem(again.location!, "ada")).toMatchObject({ person: "ada" })
+  })
+
+  it("opens nobody else's assistant", async () => {
+    await ready("bob")
+    // Bob is sent to his own assistant; its link is no good for Ada's.
+    const bob = await call("GET", "/me/assistant/open", "bob@example.com")
+    expect(bob.location).toMatch(/^https:\/\/bob\.assistants\.example\.com\//)
+    expect(await redeem(bob.location!, "ada")).toEqual({ refused: "WrongAudience" })
+    // Ada's local part with another e-mail, and no assistant at all: 404, never a link.
+    expect((await call("GET", "/me/assistant/open", "ada@other.example")).status).toBe(404)
+    const none = await call("GET", "/me/assistant/open", "zoe@example.com")
+    expect(none).toMatchObject({ status: 404, location: null, body: { error: "you have no assistant yet: ask an administrator" } })
+    expect((await call("GET", "/me/assistant/open", undefined)).status).toBe(401)
   })
 })
