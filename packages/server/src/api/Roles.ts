@@ -19,11 +19,11 @@ export type Role =
 export interface RolesConfig {
   /** Org administrators, by person id or by any group they are in. Default: nobody. */
   readonly orgAdmins?: { readonly people?: ReadonlyArray<string>; readonly groups?: ReadonlyArray<string> } | undefined
-  /** A group `<prefix><team>` makes its members team administrators. Default `clawfleet-team-admin:`. */
+  /** A group `<prefix><team>` makes its members team administrators. Default `clawfleet-team-admins-`. */
   readonly teamAdminGroupPrefix?: string | undefined
 }
 
-export const DEFAULT_TEAM_ADMIN_PREFIX = "clawfleet-team-admin:"
+export const DEFAULT_TEAM_ADMIN_PREFIX = "clawfleet-team-admins-"
 
 /**
  * What an API token may be scoped to, `resource:verb`. A token acts as its owner, narrowed to its

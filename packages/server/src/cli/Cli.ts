@@ -49,7 +49,8 @@ const login = Command.make(
     const flags = yield* root
     if (Option.isNone(flags.server) || Option.isNone(flags.token)) {
       return yield* new UsageError({
-        message: "login needs --server URL (or CLAWFLEET_SERVER) and --token cft_… (or CLAWFLEET_TOKEN); create a token in the web UI"
+        message:
+          "login needs --server URL (or CLAWFLEET_SERVER) and --token cft_… (or CLAWFLEET_TOKEN); a signed-in person creates one for themselves with POST /api/v1/tokens"
       })
     }
     const r = yield* connect(flags)
@@ -251,7 +252,8 @@ const makePlan = (file: string, prune: boolean) =>
   Effect.gen(function* () {
     const fleet = yield* readFleet(file)
     const r = yield* remote
-    const state = yield* readState(r)
+    // Grants are read only when the file owns them, so a file without them needs no grants:read.
+    const state = yield* readState(r, { grants: fleet.spec.grants !== undefined })
     return { r, plan: yield* diff(fleet, state, { prune }) }
   })
 

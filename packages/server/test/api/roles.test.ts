@@ -16,17 +16,17 @@ describe("Roles", () => {
   })
 
   it("team administrators of every team their groups name, sorted, without repeats", () => {
-    const role = roles.of(person("tam", ["clawfleet-team-admin:web", "clawfleet-team-admin:api", "clawfleet-team-admin:web", "x"]))
+    const role = roles.of(person("tam", ["clawfleet-team-admins-web", "clawfleet-team-admins-api", "clawfleet-team-admins-web", "x"]))
     assert.deepStrictEqual(role, { name: "team-admin", teams: ["api", "web"] })
     // The bare prefix names no team.
-    assert.deepStrictEqual(roles.of(person("eve", ["clawfleet-team-admin:"])), { name: "member" })
+    assert.deepStrictEqual(roles.of(person("eve", ["clawfleet-team-admins-"])), { name: "member" })
     // Org administration wins over team administration.
-    assert.deepStrictEqual(roles.of(person("root", ["clawfleet-team-admin:web"])), { name: "org-admin" })
+    assert.deepStrictEqual(roles.of(person("root", ["clawfleet-team-admins-web"])), { name: "org-admin" })
   })
 
   it("a configurable prefix; everyone else, and anyone disabled, is a member", () => {
     const custom = Roles.make({ teamAdminGroupPrefix: "lead/" })
-    assert.deepStrictEqual(custom.of(person("tam", ["lead/web", "clawfleet-team-admin:api"])), { name: "team-admin", teams: ["web"] })
+    assert.deepStrictEqual(custom.of(person("tam", ["lead/web", "clawfleet-team-admins-api"])), { name: "team-admin", teams: ["web"] })
     assert.deepStrictEqual(Roles.make().of(person("root")), { name: "member" }, "nobody is an administrator by default")
     assert.deepStrictEqual(roles.of(person("root", [], true)), { name: "member" })
     assert.throws(() => Roles.make({ teamAdminGroupPrefix: "" }))

@@ -133,7 +133,7 @@ export const seedOrg = Effect.gen(function* () {
     })
   yield* person("root", undefined)
   yield* person("olga", undefined, ["clawfleet-admins"])
-  yield* person("tam", "platform", ["clawfleet-team-admin:platform"])
+  yield* person("tam", "platform", ["clawfleet-team-admins-platform"])
   yield* person("mia", "platform")
   yield* person("otto", "data")
   yield* person("nemo", "data")

@@ -1,4 +1,5 @@
 import { Effect, Schema } from "effect"
+import { DEFAULT_TEAM_ADMIN_PREFIX } from "../../api/Roles.ts"
 
 /**
  * The server's configuration as its file and environment give it, after secrets named by file or
@@ -127,7 +128,7 @@ export const ServerConfigSchema = Schema.Struct({
         {}
       ),
       /** Members of group `<prefix><team>` administer that team. */
-      teamAdminGroupPrefix: withDefault(NonEmpty, "clawfleet-team-admins-")
+      teamAdminGroupPrefix: withDefault(NonEmpty, DEFAULT_TEAM_ADMIN_PREFIX)
     }).annotate({ message: "must be an object" }),
     {}
   ),
