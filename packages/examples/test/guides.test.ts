@@ -156,7 +156,7 @@ const TABLE: Record<string, Entry> = {
       }
     }
   },
-  "PORTAL_ADMINS=grace@example.com node --conditions=@clawfleet/source packages/examples/embed-portal/portal.ts": {
+  "PORTAL_ADMINS=grace@example.com sh scripts/run node --conditions=@clawfleet/source packages/examples/embed-portal/portal.ts": {
     coveredBy: [
       ["packages/examples/test/embed-portal.test.ts", "startPortal("],
       ["packages/examples/embed-portal/portal.ts", "PORTAL_ADMINS", "storeFromEnv()", "3000"]
