@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: "src/index.ts",
     promise: "src/promise.ts",
+    fleetFile: "src/fleetFile.ts",
     kubernetes: "src/kubernetes.ts",
     testing: "src/testing.ts",
     fakeLlm: "src/fakeLlm.ts",

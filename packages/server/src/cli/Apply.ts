@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import type { DnsLabel, TenantName } from "@clawfleet/core"
+import { phaseOf, phases } from "@clawfleet/core/fleet-file"
 import { Console, Effect, Ref, Schedule } from "effect"
 import type { ClawfleetClient } from "../api/client.ts"
 import { type Change, type Plan, renderChange } from "./Plan.ts"
@@ -47,6 +48,8 @@ const operationOf = (client: ClawfleetClient, runId: string, c: Change): Operati
                   payload: { name: tenantName, spec: { owner: c.owner as DnsLabel, ...c.settings } }
                 })
               }
+        case "grant":
+          return { weight: 1, label, run: client.grants.create({ headers: { "idempotency-key": key }, payload: c.grant }) }
       }
       break
     case "update":
@@ -67,15 +70,16 @@ const operationOf = (client: ClawfleetClient, runId: string, c: Change): Operati
             )
           }
     case "delete":
-      return c.kind === "tenant"
-        ? { weight: 1, label, run: client.tenants.delete({ params: { name: tenantName } }) }
-        : { weight: 1, label, run: client.people.offboard({ params: { id: personId } }) }
+      switch (c.kind) {
+        case "grant":
+          return { weight: 1, label, run: client.grants.delete({ params: { id: c.grantId } }) }
+        case "tenant":
+          return { weight: 1, label, run: client.tenants.delete({ params: { name: tenantName } }) }
+        case "person":
+          return { weight: 1, label, run: client.people.offboard({ params: { id: personId } }) }
+      }
   }
 }
-
-/** Which changes may run together: the org first, then people and tenants, then removals. */
-const phaseOf = (c: Change) =>
-  c.action === "delete" ? (c.kind === "tenant" ? 3 : 4) : c.kind === "department" ? 0 : c.kind === "team" ? 1 : 2
 
 const retryable = (e: unknown) => isTransient(e) || (typeof e === "object" && e !== null && "_tag" in e && e._tag === "PreconditionFailed")
 
@@ -100,7 +104,7 @@ export const applyPlan = (
     const total = plan.changes.length
     const done = yield* Ref.make(0)
     const failed: Array<string> = []
-    for (const phase of [0, 1, 2, 3, 4]) {
+    for (const phase of phases) {
       const operations = plan.changes
         .filter((c) => phaseOf(c) === phase)
         .map((c) => operationOf(remote.client, runId, c))
