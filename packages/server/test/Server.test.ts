@@ -89,9 +89,16 @@ describe("Server.layer", () => {
   )
 })
 
-/** Runs `bin/server.ts` as `clawfleet start` would, collecting what it prints. */
-const startBin = (args: ReadonlyArray<string>, env: Record<string, string>) => {
-  const child = spawn(process.execPath, ["--conditions=@clawfleet/source", join(repoRoot, "packages/server/src/bin/server.ts"), ...args], {
+/** The two ways to run the production server: its own script, and the CLI's `start`. */
+const ENTRY_POINTS = {
+  "bin/server.ts": ["packages/server/src/bin/server.ts"],
+  "clawfleet start": ["packages/server/src/cli/main.ts", "start"]
+} as const
+
+/** Runs the server through `entry`, collecting what it prints. */
+const startBin = (entry: keyof typeof ENTRY_POINTS, args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const [script, ...command] = ENTRY_POINTS[entry]
+  const child = spawn(process.execPath, ["--conditions=@clawfleet/source", join(repoRoot, script), ...command, ...args], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? tmpdir(), ...env },
     stdio: ["ignore", "pipe", "pipe"]
@@ -126,7 +133,7 @@ const startBin = (args: ReadonlyArray<string>, env: Record<string, string>) => {
 describe("bin/server.ts", () => {
   it("exits 1 on a bad configuration, naming the bad setting and no secret", async () => {
     const base = await freePortRange(4)
-    const bin = startBin(["--config", configFile(base, { publicUrl: "http://clawfleet.example.com" })], {
+    const bin = startBin("bin/server.ts", ["--config", configFile(base, { publicUrl: "http://clawfleet.example.com" })], {
       CLAWFLEET_KEY_ENCRYPTION_KEY: KEY
     })
     assert.strictEqual(await bin.exited, 1)
@@ -138,11 +145,14 @@ describe("bin/server.ts", () => {
     assert.notInclude(stderr, "    at ", "no stack trace")
   }, 30_000)
 
-  it("logs a JSON start line, answers /readyz and exits 0 soon after SIGTERM", async () => {
+})
+
+describe.each(Object.keys(ENTRY_POINTS) as Array<keyof typeof ENTRY_POINTS>)("%s", (entry) => {
+  it("logs a JSON start line, answers /readyz and exits 0 soon after SIGTERM: a stop is how a server ends", async () => {
     const base = await freePortRange(4)
-    const bin = startBin(["--config", configFile(base, { provider: { kind: "local" } })], { CLAWFLEET_KEY_ENCRYPTION_KEY: KEY })
+    const bin = startBin(entry, ["--config", configFile(base, { provider: { kind: "local" } })], { CLAWFLEET_KEY_ENCRYPTION_KEY: KEY })
     try {
-      const [line] = await bin.waitFor(/^\{.*clawfleet started.*\}$/m, 30_000)
+      const [line] = await bin.waitFor(/^\{.*clawfleet started.*\}$/m, 60_000)
       const started = JSON.parse(line) as { annotations: Record<string, unknown> }
       assert.strictEqual(started.annotations.listen, `http://127.0.0.1:${base}`)
       assert.strictEqual(started.annotations.tokenProxy, `http://127.0.0.1:${base + 1}`)
@@ -157,5 +167,5 @@ describe("bin/server.ts", () => {
     } finally {
       bin.child.kill("SIGKILL")
     }
-  }, 60_000)
+  }, 90_000)
 })
