@@ -144,7 +144,6 @@ describe("bin/server.ts", () => {
     assert.notInclude(stdout + stderr, KEY)
     assert.notInclude(stderr, "    at ", "no stack trace")
   }, 30_000)
-
 })
 
 describe.each(Object.keys(ENTRY_POINTS) as Array<keyof typeof ENTRY_POINTS>)("%s", (entry) => {

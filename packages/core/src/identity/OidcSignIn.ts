@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto"
 import { Clock, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as client from "openid-client"
-import { Directory } from "../Directory.ts"
+import type { Directory } from "../Directory.ts"
 import type { Person } from "../domain/Directory.ts"
 import type { StoreError } from "../Errors.ts"
 import { Fleet } from "../Fleet.ts"
 import { withActor } from "../RequestContext.ts"
-import { RecordStore } from "../store/RecordStore.ts"
-import { makeRevisionCache } from "../store/revisionCache.ts"
+import { makePeopleByEmail } from "../store/peopleByEmail.ts"
+import type { RecordStore } from "../store/RecordStore.ts"
 import { type Claims, emailOf, type GroupMapping, groupsOf, missingClaims, placementPatch } from "./oidc/claims.ts"
 import { makeDiscovery, type ProviderOptions, toSignInError } from "./oidc/provider.ts"
 import { SignInError } from "./oidc/SignInError.ts"
@@ -80,8 +80,6 @@ const makeOidcSignIn = (options: OidcSignInOptions) =>
   Effect.gen(function* () {
     const fleet = yield* Fleet
     const sessions = yield* Sessions
-    const directory = yield* Directory
-    const store = yield* RecordStore
     const configuration = yield* Effect.try(() => makeDiscovery(options)).pipe(Effect.orDie)
     const redirectUri = new URL(options.redirectUri).href
     const scope = [...new Set(["openid", ...(options.scopes ?? ["email", "profile"])])].join(" ")
@@ -90,19 +88,8 @@ const makeOidcSignIn = (options: OidcSignInOptions) =>
     const sealer = makeSealer(secret, `${new URL(options.issuer).href} ${options.clientId} ${redirectUri}`)
     const replays = makeReplayGuard()
 
-    // Looked up by e-mail at every sign-in; rebuilt only when somebody joins, moves or leaves.
-    const byEmail = yield* makeRevisionCache(
-      store,
-      ["people"],
-      Effect.map(directory.people.all, (rows) => {
-        const map = new Map<string, Array<Person>>()
-        for (const { value } of rows) {
-          const key = value.email.toLowerCase()
-          map.set(key, [...(map.get(key) ?? []), value])
-        }
-        return map
-      })
-    )
+    // Looked up by e-mail at every sign-in.
+    const byEmail = yield* makePeopleByEmail
 
     const personFor = Effect.fnUntraced(function* (email: string) {
       const found = (yield* byEmail).get(email) ?? []

@@ -1,31 +1,15 @@
 import { Effect, Schema } from "effect"
-import { Directory } from "../Directory.ts"
-import type { Person } from "../domain/Directory.ts"
 import { Email } from "../domain/Names.ts"
 import { decode, invalidState } from "../fleet/internal.ts"
-import { RecordStore } from "../store/RecordStore.ts"
-import { makeRevisionCache } from "../store/revisionCache.ts"
+import { makePeopleByEmail } from "../store/peopleByEmail.ts"
 
 const Lookup = Schema.Struct({ email: Email })
 
 /**
- * Finds a person by e-mail address, ignoring case as sign-in does. E-mail is not a key of the
- * directory, so this reads an index of everybody, rebuilt only when somebody joins, moves or leaves.
+ * Finds a person by e-mail address, ignoring case as sign-in does.
  */
 export const makeFindPersonByEmail = Effect.gen(function* () {
-  const directory = yield* Directory
-  const byEmail = yield* makeRevisionCache(
-    yield* RecordStore,
-    ["people"],
-    Effect.map(directory.people.all, (rows) => {
-      const index = new Map<string, Array<Person>>()
-      for (const { value } of rows) {
-        const key = value.email.toLowerCase()
-        index.set(key, [...(index.get(key) ?? []), value])
-      }
-      return index
-    })
-  )
+  const byEmail = yield* makePeopleByEmail
   return Effect.fn("Clawfleet.findPersonByEmail")(function* (email: string) {
     const { email: valid } = yield* decode(Lookup, "person lookup")({ email })
     const found = (yield* byEmail).get(valid.toLowerCase()) ?? []

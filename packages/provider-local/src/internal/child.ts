@@ -77,7 +77,7 @@ const signalGroup = (groupId: number, signal: NodeJS.Signals) => {
 }
 
 /** Still a process, and not a zombie: its exit is finished once it is gone or a zombie. */
-const running = (pid: number) => {
+export const running = (pid: number) => {
   try {
     process.kill(pid, 0)
   } catch {

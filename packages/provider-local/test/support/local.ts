@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { type Observation, RuntimeProvider } from "@clawfleet/core"
 import { Effect, Schedule } from "effect"
 import type { GatewayCommand, LocalConfigInput } from "../../src/index.ts"
+import { running } from "../../src/internal/child.ts"
 
 export const standInScript = fileURLToPath(new URL("./stand-in-gateway.ts", import.meta.url))
 
@@ -87,16 +88,4 @@ export const boots = (dataDir: string, tenant: string) =>
     .map(Number)
 
 /** Alive and not a zombie waiting for a parent that will never reap it. */
-export const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z"
-  } catch {
-    return true
-  }
-}
+export const alive = running
