@@ -1,87 +1,15 @@
-import {
-  type Department,
-  Directory,
-  DnsLabel,
-  Email,
-  Fleet,
-  type FleetError,
-  type Person,
-  type Team,
-  TenantName,
-  Tenants
-} from "@clawfleet/core"
+import { type Department, Directory, DnsLabel, Email, type FleetError, type Person, type Team, TenantName, Tenants } from "@clawfleet/core"
 import { Effect, Schema } from "effect"
+import { type ApplyOptions, apply } from "./apply.ts"
+import { type BadRow, type Row, readRows } from "./rows.ts"
 
-import { type CsvRecord, parseCsv } from "./csv.ts"
-
-export { type CsvRecord, parseCsv }
-
-// ---------------------------------------------------------------------------------------------
-// Rows
-// ---------------------------------------------------------------------------------------------
-
-export const columns = ["id", "email", "displayName", "team", "department"] as const
-
-export interface Row {
-  readonly line: number
-  readonly id: string
-  readonly email: string
-  readonly displayName: string
-  /** Empty when the person has no team. */
-  readonly team: string
-  /** Empty when the person has no department (their team's department is used when they have a team). */
-  readonly department: string
-}
-
-export interface BadRow {
-  readonly line: number
-  readonly id?: string
-  readonly reasons: ReadonlyArray<string>
-}
+export { type ApplyOptions, type ApplyReport, apply, type Failure } from "./apply.ts"
+export { type CsvRecord, csvRecords, parseCsv } from "./csv.ts"
+export { type BadRow, columns, type Row, readRows } from "./rows.ts"
 
 const isDnsLabel = Schema.is(DnsLabel)
 const isEmail = Schema.is(Email)
 const isTenantName = Schema.is(TenantName)
-
-/** Reads the header and the rows; rows with missing fields are bad rows, the rest are kept. */
-export const readRows = (
-  text: string
-): { readonly rows: ReadonlyArray<Row>; readonly bad: ReadonlyArray<BadRow>; readonly fatal?: string } => {
-  const { records, error } = parseCsv(text)
-  const [header, ...body] = records
-  if (header === undefined)
-    return { rows: [], bad: [], fatal: "the file is empty: expected the header id,email,displayName,team,department" }
-  const index = new Map(header.fields.map((name, i) => [name.trim(), i]))
-  const missing = columns.filter((c) => !index.has(c))
-  if (missing.length > 0) return { rows: [], bad: [], fatal: `line ${header.line}: the header lacks ${missing.join(", ")}` }
-  const rows: Array<Row> = []
-  const bad: Array<BadRow> = []
-  for (const r of body) {
-    const get = (c: (typeof columns)[number]) => (r.fields[index.get(c)!] ?? "").trim()
-    if (r.fields.length !== header.fields.length) {
-      bad.push({ line: r.line, reasons: [`has ${r.fields.length} fields, the header has ${header.fields.length}`] })
-      continue
-    }
-    const row: Row = {
-      line: r.line,
-      id: get("id"),
-      email: get("email"),
-      displayName: get("displayName"),
-      team: get("team"),
-      department: get("department")
-    }
-    const reasons: Array<string> = []
-    for (const c of ["id", "email", "displayName"] as const) if (row[c] === "") reasons.push(`${c} is missing`)
-    if (row.team === "" && row.department === "") reasons.push("team and department are both missing")
-    if (reasons.length > 0) bad.push({ line: r.line, ...(row.id !== "" ? { id: row.id } : {}), reasons })
-    else rows.push(row)
-  }
-  return error === undefined ? { rows, bad } : { rows, bad, fatal: error }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Plan
-// ---------------------------------------------------------------------------------------------
 
 export interface StoreState {
   readonly departments: ReadonlyMap<string, Department>
@@ -272,93 +200,6 @@ export const plan = (csv: string, options: PlanOptions = {}) =>
       bad: [...read.bad, ...p.bad].sort((a, b) => a.line - b.line),
       ...(read.fatal !== undefined ? { fatal: read.fatal } : {})
     }
-  })
-
-// ---------------------------------------------------------------------------------------------
-// Apply
-// ---------------------------------------------------------------------------------------------
-
-export interface Failure {
-  readonly change: Change
-  readonly reason: string
-}
-
-export interface ApplyOptions {
-  /** How many people are onboarded at once. Default 16. */
-  readonly concurrency?: number
-  /** Called after each change, done or failed. */
-  readonly onProgress?: (progress: {
-    readonly done: number
-    readonly failed: number
-    readonly total: number
-    readonly change: Change
-  }) => void
-}
-
-export interface ApplyReport {
-  readonly applied: number
-  readonly failures: ReadonlyArray<Failure>
-}
-
-const reasonOf = (e: unknown): string =>
-  e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String(e.message) : String(e)
-
-/**
- * Applies a plan: departments, then teams, then people (with bounded concurrency). Each change is
- * one atomic Fleet call (a person and their tenant are created together), so an interrupted run
- * leaves whole people behind and a rerun of `plan` + `apply` picks up what is left.
- */
-export const apply = (p: Pick<Plan, "changes">, options: ApplyOptions = {}): Effect.Effect<ApplyReport, never, Fleet> =>
-  Effect.gen(function* () {
-    const fleet = yield* Fleet
-    const total = p.changes.length
-    let done = 0
-    const failures: Array<Failure> = []
-    const create = (change: Extract<Change, { readonly action: "create" }>): Effect.Effect<unknown, FleetError> => {
-      switch (change.kind) {
-        case "department":
-          return fleet.createDepartment(change.department)
-        case "team":
-          return fleet.createTeam(change.team)
-        case "person":
-          return fleet.onboardPerson({ person: change.person })
-        case "tenant":
-          return fleet.createTenant({ name: change.id, spec: { owner: change.owner } })
-      }
-    }
-    const run = (change: Change): Effect.Effect<unknown, FleetError> => {
-      switch (change.action) {
-        case "create":
-          return create(change)
-        case "update":
-          return fleet.updatePerson(change.id, change.patch)
-        case "offboard":
-          return fleet.offboardPerson(change.id)
-      }
-    }
-    const step = (change: Change) =>
-      run(change).pipe(
-        Effect.match({
-          onFailure: (e) => {
-            failures.push({ change, reason: reasonOf(e) })
-          },
-          onSuccess: () => {}
-        }),
-        Effect.andThen(
-          Effect.sync(() => {
-            done++
-            options.onProgress?.({ done, failed: failures.length, total, change })
-          })
-        ),
-        // The memory store never suspends: yielding lets other fibers (and an interrupt) in.
-        Effect.andThen(Effect.yieldNow)
-      )
-    const phase = (pick: (c: Change) => boolean, concurrency: number) =>
-      Effect.forEach(p.changes.filter(pick), step, { concurrency, discard: true })
-    yield* phase((c) => c.kind === "department", 1)
-    yield* phase((c) => c.kind === "team", 1)
-    yield* phase((c) => c.kind === "person" || c.kind === "tenant", options.concurrency ?? 16)
-    return { applied: done - failures.length, failures }
   })
 
 /** Plans and applies in one go; the bad rows come back beside the failures. */

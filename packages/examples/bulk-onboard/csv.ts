@@ -6,11 +6,11 @@ export interface CsvRecord {
 
 /**
  * RFC 4180 CSV: fields separated by `,`, records by LF or CRLF; a field in double quotes may hold
- * commas, line breaks and `""` (one quote). Blank lines are skipped. A quote left open at the end
- * of the file is an error naming the line it opened on.
+ * commas, line breaks and `""` (one quote). Blank lines are skipped. Yields one record at a time so
+ * a caller that keeps only what it needs never holds the whole file twice; returns, when a quote is
+ * left open at the end of the file, the error naming the line it opened on.
  */
-export const parseCsv = (text: string): { readonly records: ReadonlyArray<CsvRecord>; readonly error?: string } => {
-  const records: Array<CsvRecord> = []
+export function* csvRecords(text: string): Generator<CsvRecord, string | undefined> {
   let fields: Array<string> = []
   let field = ""
   let line = 1
@@ -18,12 +18,13 @@ export const parseCsv = (text: string): { readonly records: ReadonlyArray<CsvRec
   let quoted = false
   let quoteLine = 0
   let fieldStarted = false
-  const endRecord = () => {
+  const endRecord = (): CsvRecord | undefined => {
     fields.push(field)
-    if (!(fields.length === 1 && fields[0] === "" && !fieldStarted)) records.push({ line: recordLine, fields })
+    const record = fields.length === 1 && fields[0] === "" && !fieldStarted ? undefined : { line: recordLine, fields }
     fields = []
     field = ""
     fieldStarted = false
+    return record
   }
   const start = text.charCodeAt(0) === 0xfeff ? 1 : 0 // a byte-order mark, as spreadsheets write it
   for (let i = start; i < text.length; i++) {
@@ -51,7 +52,8 @@ export const parseCsv = (text: string): { readonly records: ReadonlyArray<CsvRec
     } else if (c === "\r" && text[i + 1] === "\n") {
       // the LF ends the record
     } else if (c === "\n") {
-      endRecord()
+      const record = endRecord()
+      if (record !== undefined) yield record
       line++
       recordLine = line
     } else {
@@ -59,7 +61,20 @@ export const parseCsv = (text: string): { readonly records: ReadonlyArray<CsvRec
       fieldStarted = true
     }
   }
-  if (quoted) return { records, error: `line ${quoteLine}: a quoted field is never closed` }
-  if (field !== "" || fields.length > 0 || fieldStarted) endRecord()
-  return { records }
+  if (quoted) return `line ${quoteLine}: a quoted field is never closed`
+  if (field !== "" || fields.length > 0 || fieldStarted) {
+    const record = endRecord()
+    if (record !== undefined) yield record
+  }
+  return undefined
+}
+
+/** Every record of `text` at once, and the error `csvRecords` ends with, if any. */
+export const parseCsv = (text: string): { readonly records: ReadonlyArray<CsvRecord>; readonly error?: string } => {
+  const records: Array<CsvRecord> = []
+  const it = csvRecords(text)
+  for (let next = it.next(); ; next = it.next()) {
+    if (next.done) return next.value === undefined ? { records } : { records, error: next.value }
+    records.push(next.value)
+  }
 }

@@ -81,49 +81,59 @@ describe("bulk onboarding", () => {
     120_000
   )
 
-  it.effect(
-    "a run interrupted at a random point is finished by a rerun, with no duplicates",
-    () =>
-      run(
-        Effect.gen(function* () {
-          const csv = hrExport(5000)
-          const first = yield* plan(csv)
-          const stopAt = yield* Random.nextIntBetween(200, 5000)
-          // Interrupts the apply fiber at exactly `stopAt` changes (from its own progress callback),
-          // with up to 16 onboardings in flight.
-          let self: Fiber.Fiber<unknown, unknown> | undefined
-          const fiber = yield* Effect.forkChild(
-            apply(first, {
-              onProgress: ({ done }) => {
-                if (done === stopAt) self?.interruptUnsafe()
-              }
-            })
-          )
-          self = fiber
-          const exit = yield* Fiber.await(fiber)
-          assert.isTrue(Exit.hasInterrupts(exit), `interrupted after ${stopAt} changes`)
+  // The memory store with the full 5,000; PGlite (a real PostgreSQL, so real transactions rolled back
+  // on interrupt) with a small organisation, to keep the test quick.
+  for (const [store, people, departments, teams, layer] of [
+    ["memory", 5000, 20, 100, Clawfleet.layerMemory],
+    ["pglite", 50, 3, 5, Clawfleet.layerPglite()]
+  ] as const) {
+    it.effect(
+      `a run interrupted at a random point is finished by a rerun, with no duplicates (${store}, ${people} people)`,
+      () =>
+        Effect.provide(
+          Effect.gen(function* () {
+            const csv = hrExport(people, departments, teams)
+            const first = yield* plan(csv)
+            // Somewhere among the people, after the departments and teams, short of the last person.
+            const org = departments + teams
+            const stopAt = yield* Random.nextIntBetween(org + 1, org + people - 1)
+            // Interrupts the apply fiber at exactly `stopAt` changes (from its own progress callback),
+            // with up to 16 onboardings in flight.
+            let self: Fiber.Fiber<unknown, unknown> | undefined
+            const fiber = yield* Effect.forkChild(
+              apply(first, {
+                onProgress: ({ done }) => {
+                  if (done === stopAt) self?.interruptUnsafe()
+                }
+              })
+            )
+            self = fiber
+            const exit = yield* Fiber.await(fiber)
+            assert.isTrue(Exit.hasInterrupts(exit), `interrupted after ${stopAt} changes`)
 
-          const half = yield* counts
-          assert.isBelow(half.people, 5000, `interrupted after ${stopAt} changes`)
-          // Onboarding is atomic: nobody is left without their tenant, nor a tenant without its owner.
-          assert.strictEqual(half.people, half.tenants)
+            const half = yield* counts
+            assert.isBelow(half.people, people, `interrupted after ${stopAt} changes`)
+            // Onboarding is atomic: nobody is left without their tenant, nor a tenant without its owner.
+            assert.strictEqual(half.people, half.tenants)
 
-          const rest = yield* plan(csv)
-          assert.strictEqual(rest.counts.people, 5000 - half.people)
-          assert.strictEqual(rest.counts.updates, 0)
-          const report = yield* apply(rest)
-          assert.deepStrictEqual(report.failures, [])
+            const rest = yield* plan(csv)
+            assert.strictEqual(rest.counts.people, people - half.people)
+            assert.strictEqual(rest.counts.updates, 0)
+            const report = yield* apply(rest)
+            assert.deepStrictEqual(report.failures, [])
 
-          const end = yield* counts
-          assert.strictEqual(end.people, 5000)
-          assert.strictEqual(end.tenants, 5000)
-          assert.strictEqual(end.distinctOwners, 5000)
-          for (const [name, owner] of end.state.tenants) assert.strictEqual(name, owner)
-          assert.strictEqual((yield* plan(csv)).changes.length, 0)
-        })
-      ),
-    120_000
-  )
+            const end = yield* counts
+            assert.strictEqual(end.people, people)
+            assert.strictEqual(end.tenants, people)
+            assert.strictEqual(end.distinctOwners, people)
+            for (const [name, owner] of end.state.tenants) assert.strictEqual(name, owner)
+            assert.strictEqual((yield* plan(csv)).changes.length, 0)
+          }),
+          layer
+        ),
+      120_000
+    )
+  }
 
   it.effect("reports bad rows with their line numbers and still lands the valid ones", () =>
     run(
