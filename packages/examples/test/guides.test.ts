@@ -121,6 +121,26 @@ const TABLE: Record<string, Entry> = {
       assert.include(source("packages/examples/bulk-onboard/main.ts"), "Clawfleet.layerPglite({ dataDir })")
     }
   },
+  "sh scripts/run node --conditions=@clawfleet/source packages/examples/bulk-onboard/bench.ts --store memory": {
+    notHere: "a benchmark of 5,000 people that takes minutes; `npm run bench` runs it. Here the same command runs with 40 people",
+    check: async () => {
+      const r = await runCommand(
+        "node --conditions=@clawfleet/source packages/examples/bulk-onboard/bench.ts --store memory --people 40 --concurrency 4"
+      )
+      assert.strictEqual(r.code, 0, r.stderr)
+      for (const line of [/^plan \(empty\): .*target ≤ 2 s/m, /^apply: .*0 failed/m, /^plan \(rerun\): .*\(0 changes\)/m, /^peak RSS: /m]) {
+        assert.match(r.stdout, line)
+      }
+      assert.include(packageJson("packages/examples/package.json").scripts!.bench, "bulk-onboard/bench.ts --store memory")
+    }
+  },
+  "sh scripts/run node --conditions=@clawfleet/source packages/examples/bulk-onboard/bench.ts --store pg --pg-url postgres://...": {
+    notHere: "needs a PostgreSQL server, which `npm test` does not; `npm run bench` runs it against CLAWFLEET_BENCH_PG_URL",
+    check: async () => {
+      assert.include(packageJson("packages/examples/package.json").scripts!.bench, "bulk-onboard/bench.ts --store pg")
+      assert.include(source("packages/examples/bulk-onboard/bench.ts"), '"pg-url": { type: "string" }')
+    }
+  },
   "clawfleet login --server https://clawfleet.example.com --token cft_...": {
     run: { server: true, inProcess: true, expect: [/Logged in to http:\/\/127\.0\.0\.1:\d+ as root/] }
   },
