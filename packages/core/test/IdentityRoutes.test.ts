@@ -38,9 +38,11 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()))
 })
 
-const send = (path: string, init: { method?: string; cookie?: string; origin?: string; bearer?: string } = {}) =>
+const send = (path: string, init: { method?: string; cookie?: string; origin?: string; bearer?: string; form?: boolean } = {}) =>
   Effect.promise(async () => {
     const headers: Record<string, string> = {}
+    // What an HTML form sends.
+    if (init.form === true) headers["content-type"] = "application/x-www-form-urlencoded"
     if (init.cookie !== undefined) headers.cookie = init.cookie
     if (init.origin !== undefined) headers.origin = init.origin
     if (init.bearer !== undefined) headers.authorization = `Bearer ${init.bearer}`
@@ -178,10 +180,19 @@ describe("identity routes", () => {
       const jwks = yield* send("/.well-known/jwks.json")
       assert.strictEqual(jwks.json.keys[0].crv, "Ed25519")
 
-      // Logout ends the session.
+      // Logout ends the session: a script gets JSON, a page's sign-out form is sent on.
       const out = yield* send("/auth/logout", { method: "POST", cookie: session, origin })
       assert.strictEqual(out.status, 200)
+      assert.include(out.cookies.join(), "cf_session=;")
       assert.strictEqual((yield* send("/tenants/ada/pairing", { method: "POST", cookie: session, origin })).status, 401)
+      const bobsForm = yield* send("/auth/logout", { method: "POST", cookie: bobsSession, origin, form: true })
+      assert.strictEqual(bobsForm.status, 303, "a browser is redirected, not shown JSON")
+      assert.isNotNull(bobsForm.location)
+      assert.isTrue(bobsForm.location === "/" || bobsForm.location.startsWith("http"), bobsForm.location)
+      assert.include(bobsForm.cookies.join(), "cf_session=;")
+      assert.strictEqual((yield* send("/tenants/bob/pairing", { method: "POST", cookie: bobsSession, origin })).status, 401)
+      const signedOutForm = yield* send("/auth/logout", { method: "POST", origin, form: true })
+      assert.deepStrictEqual([signedOutForm.status, signedOutForm.location], [303, "/"])
     }).pipe(Effect.scoped)
   )
 })

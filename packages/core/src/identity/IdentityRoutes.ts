@@ -32,6 +32,10 @@ const SIGN_IN_COOKIE = "cf_signin"
 export const PAIRING_SCOPE = "tenants:pair"
 
 /** A page a person reads: the answers of `/tenants/{name}/open` land in a browser, not a script. */
+/** A page's form or link, rather than a script: it wants a page or a redirect back, not JSON. */
+const fromBrowser = (req: http.IncomingMessage) =>
+  (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded") || (req.headers.accept ?? "").includes("text/html")
+
 const html = (res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) => {
   res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers })
   res.end(`<!doctype html><meta charset="utf-8"><title>clawfleet</title><p>${escapeHtml(message)}</p>\n`)
@@ -123,9 +127,17 @@ export const makeIdentityRoutes = (
     const logout = async (req: http.IncomingMessage, res: http.ServerResponse) => {
       const cookie = cookieValue(req.headers.cookie, SESSION_COOKIE)
       const clear = `${SESSION_COOKIE}=; ${attrs("/", 0)}`
-      if (cookie === undefined) return sendJson(res, 200, {}, { "set-cookie": clear })
-      const exit = await run(signIn.logout(cookie))
-      if (Exit.isFailure(exit)) return sendJson(res, 503, { error: "unavailable" })
+      const exit = cookie === undefined ? Exit.succeed(undefined) : await run(signIn.logout(cookie))
+      if (Exit.isFailure(exit)) {
+        return fromBrowser(req)
+          ? html(res, 503, "clawfleet cannot reach its store right now. Try again in a moment.", { "retry-after": "1" })
+          : sendJson(res, 503, { error: "unavailable" })
+      }
+      // A sign-out button is a form: its browser goes on to the provider's sign-out, or home.
+      if (fromBrowser(req)) {
+        res.writeHead(303, { location: exit.value?.href ?? "/", "set-cookie": clear, "cache-control": "no-store" })
+        return void res.end()
+      }
       sendJson(res, 200, exit.value === undefined ? {} : { endSessionUrl: exit.value.href }, { "set-cookie": clear })
     }
 
