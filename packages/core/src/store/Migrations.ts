@@ -4,6 +4,7 @@ import type { StoreError } from "../Errors.ts"
 import { GENESIS_HASH } from "../internal/auditHash.ts"
 import { knowledgeDdl } from "../knowledge/internal/schema.ts"
 import { meteringDdl } from "../proxy/internal/meteringSchema.ts"
+import { idempotencyDdl } from "./internal/idempotencySchema.ts"
 import { fromSql } from "./sqlErrors.ts"
 import { Filters, type Table } from "./Tables.ts"
 
@@ -123,6 +124,11 @@ export const migrations: ReadonlyArray<Migration> = [
     id: 9,
     name: "tenant_credentials",
     up: (sql, schema) => recordTable(sql, schema, "tenant_credentials")
+  },
+  {
+    id: 10,
+    name: "idempotency_keys",
+    up: (sql, schema) => Effect.forEach(idempotencyDdl(schema), (statement) => sql.unsafe(statement), { discard: true })
   }
 ]
 

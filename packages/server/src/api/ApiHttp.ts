@@ -15,6 +15,7 @@ import { TenantsHandlers } from "./handlers/TenantsHandlers.ts"
 import { TokensHandlers } from "./handlers/TokensHandlers.ts"
 import { AuditHandlers, UsageHandlers } from "./handlers/UsageHandlers.ts"
 import { Idempotency, type IdempotencyOptions } from "./Idempotency.ts"
+import { successOf } from "./idempotencySuccess.ts"
 import { NotFound } from "./Problems.ts"
 import { Roles, type RolesConfig } from "./Roles.ts"
 import { AuthorizationLive, type AuthorizationOptions, ProblemResponsesLive } from "./SecurityLive.ts"
@@ -27,7 +28,8 @@ export interface ApiHttpOptions extends AuthorizationOptions {
 /**
  * What the API is built on: the fleet and its store, and the identity services that authenticate.
  * `SkillBundles`, `Metering` and `PairingLinks` are used when provided (skill bundle, usage and
- * pairing operations answer 404 without them); `ControlPlane.layer` provides all three.
+ * pairing operations answer 404 without them); `ControlPlane.layer` provides all three. With a
+ * `SqlClient` (a SQL store's) idempotency keys live in its database, else in this process.
  */
 export type ApiHttpServices = Fleet | Grants | Catalog | Audit | Directory | Tenants | RecordStore | Sessions | ApiTokens
 
@@ -38,7 +40,7 @@ export const layer = (options: ApiHttpOptions = {}) =>
     Layer.provide([ModelsHandlers, ToolsHandlers, EgressDomainsHandlers, KnowledgeBasesHandlers, SkillsHandlers]),
     Layer.provide([UsageHandlers, AuditHandlers, TokensHandlers]),
     Layer.provide([AuthorizationLive(options), ProblemResponsesLive]),
-    Layer.provide([Access.layer, Idempotency.layerMemory(options.idempotency), Roles.layer(options.roles)]),
+    Layer.provide([Access.layer, Idempotency.layer({ ...options.idempotency, success: successOf }), Roles.layer(options.roles)]),
     Layer.provide(NodeHttpServer.layerHttpServices)
   )
 
