@@ -33,7 +33,7 @@ export { type ReconcileEvent, Reconciler, ReconcilerConfig, type ReconcilerOptio
 export { CompileError, type RenderConfig, RuntimeCompiler, SecretEnv } from "./reconciler/RuntimeCompiler.ts"
 export type { Services as StoreServices } from "./Store.ts"
 export * as Store from "./Store.ts"
-export type { AuditDraft, ListQuery, Row, StoredAudit } from "./store/RecordStore.ts"
+export type { AuditDraft, AuditTarget, ListQuery, Row, StoredAudit } from "./store/RecordStore.ts"
 export { RecordStore } from "./store/RecordStore.ts"
 export type { Page, PageRequest, Repository, Versioned } from "./store/Repository.ts"
 export { type Table, Tables } from "./store/Tables.ts"

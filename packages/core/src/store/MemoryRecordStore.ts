@@ -2,7 +2,7 @@ import { Clock, Context, Effect, Exit, Semaphore } from "effect"
 import { StoreError } from "../Errors.ts"
 import { GENESIS_HASH, hashAuditEvent } from "../internal/auditHash.ts"
 import { jsonClone } from "../internal/json.ts"
-import type { AuditDraft, ListQuery, Row, StoredAudit } from "./RecordStore.ts"
+import type { AuditDraft, AuditTarget, ListQuery, Row, StoredAudit } from "./RecordStore.ts"
 import { RecordStore } from "./RecordStore.ts"
 import { readPath, type Table, Tables } from "./Tables.ts"
 
@@ -31,6 +31,9 @@ export function makeMemoryRecordStoreWithLog() {
     const tables = new Map<Table, Map<string, Row>>()
     const revisions = new Map<Table, number>()
     const audit: Array<StoredAudit> = []
+    // The seqs of each target's events, ascending: what the SQL store's expression index gives.
+    const byTarget = new Map<string, Array<number>>()
+    const targetKey = (target: AuditTarget) => JSON.stringify([target.kind, target.id])
     const lock = yield* Semaphore.make(1)
     // True while a transaction holds the lock: only then can a reader see uncommitted writes.
     let inTransaction = false
@@ -142,10 +145,15 @@ export function makeMemoryRecordStoreWithLog() {
       }
       const event: StoredAudit = { ...body, prevHash, hash: hashAuditEvent(body, prevHash) }
       const prevHead = head
+      const key = targetKey(event.target)
+      let seqs = byTarget.get(key)
+      if (seqs === undefined) byTarget.set(key, (seqs = []))
       audit.push(event)
+      seqs.push(event.seq)
       head = { seq: event.seq, hash: event.hash }
       journal.push(() => {
         audit.pop()
+        seqs.pop()
         head = prevHead
       })
       return event
@@ -232,6 +240,23 @@ export function makeMemoryRecordStoreWithLog() {
       appendAuditMany: (drafts) => write((journal, now) => drafts.map((draft) => appendIn(journal, now, draft))),
 
       listAudit: (afterSeq, limit) => read(() => audit.slice(Math.max(0, afterSeq), Math.max(0, afterSeq) + limit)),
+
+      listAuditByTarget: (target, afterSeq, limit) =>
+        read(() => {
+          const seqs = byTarget.get(targetKey(target)) ?? []
+          let lo = 0
+          let hi = seqs.length
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1
+            if (seqs[mid]! <= afterSeq) lo = mid + 1
+            else hi = mid
+          }
+          // An event dropped behind the store's back (the tamper tests do) is simply absent.
+          return seqs
+            .slice(lo, lo + Math.max(0, limit))
+            .map((seq) => audit[seq - 1])
+            .filter((e) => e !== undefined)
+        }),
 
       auditHead: read(() => head),
 

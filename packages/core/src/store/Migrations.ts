@@ -129,6 +129,18 @@ export const migrations: ReadonlyArray<Migration> = [
     id: 10,
     name: "idempotency_keys",
     up: (sql, schema) => Effect.forEach(idempotencyDdl(schema), (statement) => sql.unsafe(statement), { discard: true })
+  },
+  {
+    id: 11,
+    name: "audit_events_by_target",
+    // Spelled exactly as `SqlRecordStore.listAuditByTarget` filters, or the planner cannot use it;
+    // seq last, so a page is read in order straight from the index.
+    up: (sql, schema) =>
+      Effect.asVoid(
+        sql.unsafe(
+          `create index "audit_events_target_idx" on ${q(schema, "audit_events")} ((body #>> '{target,kind}'), (body #>> '{target,id}'), seq)`
+        )
+      )
   }
 ]
 

@@ -18,11 +18,17 @@ export interface ListQuery {
   readonly where?: ReadonlyArray<readonly [path: string, value: string]> | undefined
 }
 
+/** What an audit event is about: a record's kind (usually its table) and id. */
+export interface AuditTarget {
+  readonly kind: string
+  readonly id: string
+}
+
 /** What a write says about itself for the audit log; the store fills in seq, time and hashes. */
 export interface AuditDraft {
   readonly actor: string
   readonly action: string
-  readonly target: { readonly kind: string; readonly id: string }
+  readonly target: AuditTarget
   readonly before?: unknown
   readonly after?: unknown
   readonly requestId?: string | undefined
@@ -71,6 +77,15 @@ export class RecordStore extends Context.Service<
      */
     readonly appendAuditMany: (drafts: ReadonlyArray<AuditDraft>) => Effect.Effect<ReadonlyArray<StoredAudit>, StoreError>
     readonly listAudit: (afterSeq: number, limit: number) => Effect.Effect<ReadonlyArray<StoredAudit>, StoreError>
+    /**
+     * The events whose target is exactly `target`, oldest first, with seq above `afterSeq`. Indexed
+     * by target, so one thing's history costs its own length, not the whole log's.
+     */
+    readonly listAuditByTarget: (
+      target: AuditTarget,
+      afterSeq: number,
+      limit: number
+    ) => Effect.Effect<ReadonlyArray<StoredAudit>, StoreError>
     /**
      * Claims `key` for `holder` until `ttlMs` from now, unless another holder's claim is still
      * live. True when the caller holds it. Replicas use it so one tenant is worked on by one of

@@ -10,6 +10,12 @@ import { Filters, type Table, Tables } from "./Tables.ts"
 
 const indexedPaths = new Set(Object.values(Filters).flat())
 
+interface AuditRow {
+  readonly body: unknown
+  readonly prev_hash: string
+  readonly hash: string
+}
+
 /**
  * The record store over any PostgreSQL `SqlClient` (a server through `@effect/sql-pg`, or PGlite
  * through its socket). All tables live in one schema (default `clawfleet`) so the store can share
@@ -85,6 +91,17 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
         Effect.fail(
           actual === undefined ? StoreError.notFound(Tables[table], id) : StoreError.conflict(Tables[table], id, expectedVersion, actual)
         )
+      )
+
+    const readAudit = (query: Effect.Effect<ReadonlyArray<AuditRow>, SqlError.SqlError>) =>
+      query.pipe(
+        Effect.map((rows) =>
+          rows.map((r) => {
+            const body = (typeof r.body === "string" ? JSON.parse(r.body) : r.body) as StoredAudit
+            return { ...body, prevHash: r.prev_hash, hash: r.hash }
+          })
+        ),
+        Effect.mapError(fromSql)
       )
 
     const toRow = (r: { id: string; version: number; data: unknown }): Row => ({
@@ -188,15 +205,12 @@ export const makeSqlRecordStore = (options: { readonly schema?: string | undefin
       ),
 
       listAudit: (afterSeq, limit) =>
-        sql<{ body: unknown; prev_hash: string; hash: string }>`select body, prev_hash, hash from ${events}
-          where seq > ${afterSeq} order by seq limit ${limit}`.pipe(
-          Effect.map((rows) =>
-            rows.map((r) => {
-              const body = (typeof r.body === "string" ? JSON.parse(r.body) : r.body) as StoredAudit
-              return { ...body, prevHash: r.prev_hash, hash: r.hash }
-            })
-          ),
-          Effect.mapError(fromSql)
-        )
+        readAudit(sql<AuditRow>`select body, prev_hash, hash from ${events} where seq > ${afterSeq} order by seq limit ${limit}`),
+
+      // The expressions are those of migration 11's index, character for character.
+      listAuditByTarget: (target, afterSeq, limit) =>
+        readAudit(sql<AuditRow>`select body, prev_hash, hash from ${events}
+          where body #>> '{target,kind}' = ${target.kind} and body #>> '{target,id}' = ${target.id} and seq > ${afterSeq}
+          order by seq limit ${limit}`)
     })
   })

@@ -133,7 +133,7 @@ export class TenantsApi extends HttpApiGroup.make("tenants")
         OpenApi.annotations({
           description:
             "The tenant's history: audit events whose target is this tenant, in order. `next` is an audit sequence " +
-            "number to pass back as `?after=`; a page may hold fewer than `limit` events (even none) and still have a `next`."
+            "number to pass back as `?after=`, present only when the page is full."
         })
       )
       .pipe(access(everyone, Scopes.tenantsRead)),

@@ -114,6 +114,7 @@ const switchableStore = (state: { down: boolean | ReadonlyArray<Table> }) =>
         appendAudit: (...a) => gate(inner.appendAudit(...a)),
         appendAuditMany: (...a) => gate(inner.appendAuditMany(...a)),
         listAudit: (...a) => gate(inner.listAudit(...a)),
+        listAuditByTarget: (...a) => gate(inner.listAuditByTarget(...a)),
         claim: (...a) => gate(inner.claim(...a)),
         release: (...a) => gate(inner.release(...a)),
         auditHead: gate(inner.auditHead)

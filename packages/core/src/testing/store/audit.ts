@@ -1,6 +1,6 @@
 import { assert, type Vitest } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import { Audit } from "../../Audit.ts"
+import { Audit, type AuditPage } from "../../Audit.ts"
 import { Directory } from "../../Directory.ts"
 import { withActor } from "../../RequestContext.ts"
 import type * as Store from "../../Store.ts"
@@ -76,6 +76,62 @@ export const auditScenarios = (it: Vitest.MethodsNonLive<Store.Services>) => {
       assert.strictEqual(mine[1]?.prevHash, mine[0]?.hash)
       const chain = yield* audit.verifyAuditChain
       assert.isTrue(chain.ok)
+    })
+  )
+
+  it.effect("finds a target's events by index: exactly those a scan of the whole log filters out", () =>
+    Effect.gen(function* () {
+      const store = yield* RecordStore
+      const audit = yield* Audit
+      const start = (yield* audit.verifyAuditChain).events
+      const tenant = "by-target-ada"
+      // Neighbours a sloppy match would catch: other kinds with the same id, other ids of the same
+      // kind (a prefix, another case), and the tenant's own events between them.
+      const targets = [
+        { kind: "tenant", id: tenant },
+        { kind: "tenant-credentials", id: tenant },
+        { kind: "tenant", id: `${tenant}-2` },
+        { kind: "tenants", id: tenant },
+        { kind: "tenant", id: tenant.toUpperCase() },
+        { kind: "person", id: tenant },
+        { kind: "tenant", id: `${tenant} ` }
+      ]
+      const drafts = Array.from({ length: 60 }, (_, i) => ({
+        actor: "reconciler",
+        action: `step-${i}`,
+        target: targets[(i * 5) % targets.length]!
+      }))
+      yield* store.appendAuditMany(drafts.slice(0, 30))
+      // Rolled back: its event must leave no trace in the index either.
+      yield* Effect.exit(store.transaction(Effect.andThen(store.appendAudit(drafts[0]!), Effect.fail("rolled back"))))
+      for (const draft of drafts.slice(30)) yield* store.appendAudit(draft)
+
+      const scanned = (yield* audit.list({ afterSeq: start, limit: 1000 })).filter(
+        (e) => e.target.kind === "tenant" && e.target.id === tenant
+      )
+      assert.strictEqual(scanned.length, drafts.filter((d) => d.target === targets[0]).length)
+
+      const first = yield* audit.byTarget({ kind: "tenant", id: tenant })
+      assert.deepStrictEqual(first.events, scanned)
+      assert.isUndefined(first.next)
+
+      // Page by page, from any point, the same events in the same order.
+      const walked: Array<number> = []
+      let after: number | undefined = 0
+      while (after !== undefined) {
+        const page: AuditPage = yield* audit.byTarget({ kind: "tenant", id: tenant }, { afterSeq: after, limit: 3 })
+        assert.isAtMost(page.events.length, 3)
+        walked.push(...page.events.map((e) => e.seq))
+        after = page.next
+      }
+      assert.deepStrictEqual(
+        walked,
+        scanned.map((e) => e.seq)
+      )
+      const middle = scanned[4]!.seq
+      const rest = yield* audit.byTarget({ kind: "tenant", id: tenant }, { afterSeq: middle })
+      assert.deepStrictEqual(rest.events, scanned.slice(5))
+      assert.deepStrictEqual((yield* audit.byTarget({ kind: "tenant", id: "by-target-nobody" })).events, [])
     })
   )
 }

@@ -1,6 +1,5 @@
 import {
   Audit,
-  type AuditEvent,
   Directory,
   Fleet,
   type PairingError,
@@ -25,15 +24,6 @@ import { CurrentCaller } from "../Security.ts"
 export const PAIRING_WAIT_MS = 5_000
 /** The `Retry-After` of that 503, as the identity routes answer it. */
 const PAIRING_RETRY_AFTER_SECONDS = 5
-
-/**
- * The audit log is read in pages of this many events when looking for one tenant's, and at most
- * `EVENTS_SCAN_CAP` events are read per request. The store indexes the log by sequence number
- * only (`RecordStore.listAudit`), so a tenant's history is found by scanning it; the cap bounds
- * one request's work, and the answer's `next` lets the client continue where the scan stopped.
- */
-const EVENTS_SCAN_PAGE = 500
-const EVENTS_SCAN_CAP = 10_000
 
 const pairingProblem = (error: PairingError) => {
   switch (error.reason) {
@@ -156,27 +146,11 @@ export const TenantsHandlers = HttpApiBuilder.group(
         Effect.gen(function* () {
           yield* access.tenant(yield* CurrentCaller, params.name, "read")
           yield* tenants.get(params.name)
-          const limit = query.limit ?? DEFAULT_LIMIT
-          const found: Array<AuditEvent> = []
-          let cursor = query.after ?? 0
-          let scanned = 0
-          for (;;) {
-            const batch = yield* audit.list({ afterSeq: cursor, limit: EVENTS_SCAN_PAGE })
-            for (const event of batch) {
-              cursor = event.seq
-              scanned++
-              if (event.target.kind === "tenant" && event.target.id === params.name) found.push(event)
-              if (found.length > limit) break
-            }
-            if (found.length > limit) {
-              const items = found.slice(0, limit)
-              return { items, next: String(items[items.length - 1]!.seq) }
-            }
-            // The end of the log: nothing more to find.
-            if (batch.length < EVENTS_SCAN_PAGE) return { items: found }
-            // Scanned enough for one request: the client continues from where the scan stopped.
-            if (scanned >= EVENTS_SCAN_CAP) return { items: found, next: String(cursor) }
-          }
+          const page = yield* audit.byTarget(
+            { kind: "tenant", id: params.name },
+            { afterSeq: query.after ?? 0, limit: query.limit ?? DEFAULT_LIMIT }
+          )
+          return page.next === undefined ? { items: page.events } : { items: page.events, next: String(page.next) }
         }).pipe(orProblem),
 
       plan: ({ params }) =>
