@@ -1,22 +1,24 @@
 import type { Person } from "@clawfleet/core"
 import { Effect } from "effect"
 import { GROUP_SCHEMA } from "./discovery.ts"
+import { compileFilter, type FilterRules, matchAll } from "./filtering.ts"
 import { groupLocation, groupName, groupVersion, membershipPatch, renderGroup, validGroupName } from "./groups.ts"
-import {
-  filterOf,
-  ifMatchAllows,
-  type ListQuery,
-  page,
-  preconditionFailed,
-  type ScimDeps,
-  type ScimResource,
-  satisfies
-} from "./internal.ts"
+import { ifMatchAllows, type ListQuery, page, preconditionFailed, type ScimDeps, type ScimResource } from "./internal.ts"
 import { applyPatch, parsePatchBody } from "./patch.ts"
 import { type Json, read } from "./paths.ts"
 import { fromCore, ScimError } from "./ScimError.ts"
 
-const GROUP_FILTERS = ["displayName", "id"]
+// Entra ID checks one membership with `id eq "…" and members[value eq "…"]`.
+const GROUP_FILTERS: FilterRules = {
+  schema: GROUP_SCHEMA,
+  attributes: {
+    displayname: { type: "string" },
+    id: { type: "string", caseExact: true },
+    members: { type: "multi", caseExact: true },
+    "members.value": { type: "string", caseExact: true }
+  },
+  notKept: { externalid: "clawfleet does not keep a group's externalId, so match groups on displayName" }
+}
 const schemas = { core: [GROUP_SCHEMA], extensions: [] }
 
 /** Group membership, which is where people get their `groups` and (by the team rule) their team. */
@@ -129,12 +131,12 @@ export const makeGroupOps = (deps: ScimDeps) => {
 
     /** Only groups somebody is in are listed: an empty group is not kept anywhere. */
     listGroups: Effect.fn("Scim.listGroups")(function* (query: ListQuery) {
-      const filter = filterOf(query.filter, GROUP_FILTERS)
-      if (filter instanceof ScimError) return yield* filter
+      const test = compileFilter(query.filter, GROUP_FILTERS)
+      if (test instanceof ScimError) return yield* test
       const people = yield* directory.people.all
       const names = [...new Set(people.flatMap((p) => p.value.groups))].sort()
       const all = names.map((name) => renderGroup(name, membersOf(people, name), base))
-      return page(filter === undefined ? all : all.filter((g) => satisfies(g, filter)), query)
+      return page(matchAll(all, test), query)
     }, Effect.mapError(fromCore)),
 
     replaceGroup: Effect.fn("Scim.replaceGroup")(function* (id: string, body: unknown, ifMatch?: string) {

@@ -1,22 +1,27 @@
 import type { Person, PersonPatch, Versioned } from "@clawfleet/core"
 import { Effect } from "effect"
 import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from "./discovery.ts"
-import {
-  filterOf,
-  ifMatchAllows,
-  type ListQuery,
-  page,
-  preconditionFailed,
-  type ScimDeps,
-  type ScimResource,
-  satisfies
-} from "./internal.ts"
+import { compileFilter, type FilterRules, matchAll } from "./filtering.ts"
+import { ifMatchAllows, type ListQuery, page, preconditionFailed, type ScimDeps, type ScimResource } from "./internal.ts"
 import { applyPatch, parsePatchBody } from "./patch.ts"
 import { read } from "./paths.ts"
 import { fromCore, ScimError } from "./ScimError.ts"
 import { deriveId, parseUser, renderUser, type UserFields, userLocation, userVersion } from "./users.ts"
 
-const USER_FILTERS = ["userName", "id", "emails", "emails.value", "displayName", "active"]
+const USER_FILTERS: FilterRules = {
+  schema: USER_SCHEMA,
+  attributes: {
+    username: { type: "string" },
+    id: { type: "string", caseExact: true },
+    emails: { type: "multi" },
+    "emails.value": { type: "string" },
+    "emails.type": { type: "string" },
+    displayname: { type: "string" },
+    active: { type: "boolean" }
+  },
+  // Core's Person has no field to keep it in, and an empty answer would make providers create duplicates.
+  notKept: { externalid: "clawfleet does not keep externalId, so match users on userName" }
+}
 const schemas = { core: [USER_SCHEMA], extensions: [ENTERPRISE_USER_SCHEMA] }
 
 type MutablePatch = { -readonly [K in keyof PersonPatch]: PersonPatch[K] }
@@ -140,10 +145,10 @@ export const makeUserOps = (deps: ScimDeps) => {
 
     /** Okta and Entra ID look a person up by `userName eq "…"` before they create one. */
     listUsers: Effect.fn("Scim.listUsers")(function* (query: ListQuery) {
-      const filter = filterOf(query.filter, USER_FILTERS)
-      if (filter instanceof ScimError) return yield* filter
+      const test = compileFilter(query.filter, USER_FILTERS)
+      if (test instanceof ScimError) return yield* test
       const all = (yield* directory.people.all).map((p) => renderUser(p.value, p.version, base))
-      return page(filter === undefined ? all : all.filter((u) => satisfies(u, filter)), query)
+      return page(matchAll(all, test), query)
     }, Effect.mapError(fromCore)),
 
     /** PUT: the User as the provider holds it now. Groups are the Groups endpoint's, so they stay. */

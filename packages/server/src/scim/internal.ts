@@ -1,6 +1,6 @@
 import type { ApiTokens, Directory, Fleet, RecordStore, Sessions, Tenants, Tokens } from "@clawfleet/core"
 import { listResponse, MAX_RESULTS } from "./discovery.ts"
-import { type Equality, isObject, type Json, matches, parseFilter, read } from "./paths.ts"
+import type { Json } from "./paths.ts"
 import { ScimError } from "./ScimError.ts"
 
 /** What the user and group operations are built from. */
@@ -49,27 +49,6 @@ export const ifMatchAllows = (ifMatch: string | undefined, version: string): boo
 
 export const preconditionFailed = (version: string) =>
   ScimError.of(412, `the resource is at version ${version}: read it again and retry with that If-Match`)
-
-/** The one filter shape, checked against the attributes a resource type can be found by. */
-export const filterOf = (filter: string | undefined, allowed: ReadonlyArray<string>): Equality | undefined | ScimError => {
-  if (filter === undefined || filter.trim() === "") return undefined
-  const parsed = parseFilter(filter)
-  if (parsed instanceof ScimError) return parsed
-  if (!allowed.some((a) => a.toLowerCase() === parsed.attribute.toLowerCase())) {
-    return ScimError.invalidFilter(`filtering on ${parsed.attribute} is not supported; use one of ${allowed.join(", ")}`)
-  }
-  return parsed
-}
-
-/** Reads a dotted attribute of a rendered resource; multi-valued attributes match if any value does. */
-export const satisfies = (resource: Json, filter: Equality): boolean => {
-  const walk = (value: unknown, path: ReadonlyArray<string>): boolean => {
-    if (Array.isArray(value)) return value.some((v) => walk(v, path))
-    if (path.length === 0) return isObject(value) ? matches(read(value, "value"), filter.value) : matches(value, filter.value)
-    return walk(read(value, path[0]!), path.slice(1))
-  }
-  return walk(resource, filter.attribute.split("."))
-}
 
 /** A page by SCIM's rules: `startIndex` below 1 means 1, `count` is clamped to 0…1000. */
 export const page = (resources: ReadonlyArray<Json>, query: ListQuery) => {

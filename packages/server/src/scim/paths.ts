@@ -1,3 +1,4 @@
+import { parseFilter } from "./filter.ts"
 import { ScimError } from "./ScimError.ts"
 
 /**
@@ -22,38 +23,16 @@ export const read = (obj: unknown, name: string): unknown => {
   return key === undefined ? undefined : obj[key]
 }
 
-/** A filter of the one shape clients send in practice: `attribute eq value`. */
+/** The one filter a PATCH path holds: `members[value eq "…"]`, `emails[type eq "work"]`. */
 export interface Equality {
   readonly attribute: string
   readonly value: string | boolean | null
 }
 
-const literal = (text: string): string | boolean | null | undefined => {
-  const t = text.trim()
-  if (/^true$/i.test(t)) return true
-  if (/^false$/i.test(t)) return false
-  if (/^null$/i.test(t)) return null
-  if (t.startsWith('"')) {
-    try {
-      const v: unknown = JSON.parse(t)
-      return typeof v === "string" ? v : undefined
-    } catch {
-      return undefined
-    }
-  }
-  return undefined
-}
-
-const equality = /^\s*([A-Za-z][\w$.:-]*)\s+eq\s+("(?:[^"\\]|\\.)*"|true|false|null)\s*$/i
-
-/** Parses `userName eq "ada@example.com"`; anything richer is refused as `invalidFilter`. */
-export const parseFilter = (filter: string): Equality | ScimError => {
-  const m = equality.exec(filter)
-  const value = m === null ? undefined : literal(m[2]!)
-  if (m === null || value === undefined) {
-    return ScimError.invalidFilter(`unsupported filter ${JSON.stringify(filter)}: only 'attribute eq "value"' is supported`)
-  }
-  return { attribute: m[1]!, value }
+const equalityOf = (text: string): Equality | undefined => {
+  const filter = parseFilter(text)
+  if (filter instanceof ScimError || filter.kind !== "compare" || filter.op !== "eq" || typeof filter.value === "number") return undefined
+  return { attribute: filter.path, value: filter.value }
 }
 
 /** Does a stored value satisfy an equality? Strings compare without case, as `userName` does. */
@@ -81,9 +60,8 @@ export const parsePath = (path: string, coreSchemas: ReadonlyArray<string>): Att
   const [, urn, attribute, filterText, sub] = m
   let filter: Equality | undefined
   if (filterText !== undefined) {
-    const parsed = parseFilter(filterText)
-    if (parsed instanceof ScimError) return ScimError.invalidPath(`unsupported filter in the path ${JSON.stringify(path)}`)
-    filter = parsed
+    filter = equalityOf(filterText)
+    if (filter === undefined) return ScimError.invalidPath(`only 'attribute eq "value"' can filter the path ${JSON.stringify(path)}`)
   }
   // A dotted name without a filter is `attribute.sub`; the pattern took the dot already.
   const extension = urn !== undefined && !coreSchemas.some((s) => s.toLowerCase() === urn.toLowerCase()) ? urn : undefined

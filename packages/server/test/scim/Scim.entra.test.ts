@@ -41,6 +41,11 @@ describe("SCIM with Entra ID's payloads", () => {
       assert.strictEqual(test.status, 200)
       assert.strictEqual(test.json.totalResults, 0)
       assert.strictEqual((yield* request("GET", filter("Users", 'userName eq "Grace.Hopper@contoso.com"'))).json.totalResults, 0)
+      // No externalId is kept: an empty answer would make Entra ID create Grace again, so the probe is refused.
+      const byExternalId = yield* request("GET", filter("Users", 'externalId eq "ghopper"'))
+      assert.strictEqual(byExternalId.status, 400)
+      assert.strictEqual(byExternalId.json.scimType, "invalidFilter")
+      assert.include(byExternalId.json.detail, "userName")
       const created = yield* request("POST", "/scim/v2/Users", entraUser)
       assert.strictEqual(created.status, 201)
       const id = created.json.id as string
@@ -91,6 +96,13 @@ describe("SCIM with Entra ID's payloads", () => {
       assert.strictEqual(listed.json.totalResults, 1)
       assert.notProperty(listed.json.Resources[0], "members")
       assert.strictEqual(listed.json.Resources[0].id, platform)
+      const membership = (groupId: string) =>
+        Effect.map(
+          request("GET", filter("Groups", `id eq "${groupId}" and members[value eq "${id}"]`, "&excludedAttributes=members")),
+          (r) => r.json.totalResults as number
+        )
+      assert.strictEqual(yield* membership(platform), 1)
+      assert.strictEqual(yield* membership(data), 0)
 
       // Mover: Entra ID may add to the new group before removing from the old one.
       yield* members("Add", data)
