@@ -195,6 +195,25 @@ describe("Fleet", () => {
     )
   )
 
+  it.effect("keeps the identity provider's externalId, changes it and clears it with null", () =>
+    run(
+      Effect.gen(function* () {
+        const fleet = yield* setup
+        const { person } = yield* fleet.onboardPerson({ person: { ...ada, externalId: "00u1" }, tenant: false })
+        assert.strictEqual(person.externalId, "00u1")
+        assert.strictEqual((yield* fleet.getPerson("ada")).externalId, "00u1")
+        assert.strictEqual((yield* fleet.updatePerson("ada", { externalId: "00u2" })).externalId, "00u2")
+        assert.strictEqual((yield* fleet.getPerson("ada")).externalId, "00u2")
+        const empty = yield* Effect.flip(fleet.updatePerson("ada", { externalId: "" }))
+        assert.match(empty.message, /externalId: must not be empty/)
+        assert.strictEqual((yield* fleet.updatePerson("ada", { displayName: "Ada L" })).externalId, "00u2", "other changes keep it")
+        const cleared = yield* fleet.updatePerson("ada", { externalId: null })
+        assert.notProperty(cleared, "externalId")
+        assert.notProperty(yield* fleet.getPerson("ada"), "externalId")
+      })
+    )
+  )
+
   it.effect("says when a person's id cannot name their tenant", () =>
     run(
       Effect.gen(function* () {

@@ -80,6 +80,14 @@ const rows: ReadonlyArray<Row> = [
   },
   { subject: "person", schema: Person, base: person, path: "displayName", valid: ["A", x(200)], invalid: ["", x(201)] },
   {
+    subject: "person",
+    schema: Person,
+    base: person,
+    path: "externalId",
+    valid: ["00ujl29u0le5T6Aj10h7", "ghopper", "CN=Ada Lovelace,OU=Eng", x(255)],
+    invalid: ["", x(256), "a\u0000b", 42, null]
+  },
+  {
     subject: "tenant",
     schema: Tenant,
     base: tenant,
@@ -214,6 +222,16 @@ describe("schemas", () => {
 })
 
 const withFleet = <A, E>(self: Effect.Effect<A, E, Clawfleet.Services>) => self.pipe(Effect.provide(Layer.fresh(Clawfleet.layerMemory)))
+
+describe("person encoding", () => {
+  it.each([
+    ["without externalId", person],
+    ["with externalId", { ...person, externalId: "00ujl29u0le5T6Aj10h7" }]
+  ])("round-trips a person %s", (_, input) => {
+    const encoded = Schema.encodeSync(Person)(Schema.decodeUnknownSync(Person)(input))
+    assert.deepStrictEqual(encoded, { ...input, groups: [], disabled: false })
+  })
+})
 
 describe("Fleet input", () => {
   it.effect("onboardPerson reports every invalid field at once", () =>

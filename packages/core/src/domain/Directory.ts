@@ -27,6 +27,11 @@ export class Person extends Schema.Class<Person>("@clawfleet/core/Person")({
   team: Schema.optionalKey(DnsLabel),
   /** For people in a department but no team. Ignored for grants when it disagrees with the team's. */
   department: Schema.optionalKey(DnsLabel),
+  /**
+   * The identity provider's own key for the person (SCIM `externalId`), which Okta and Entra ID
+   * match on when the e-mail changes. Like `email`, core does not require it to be unique.
+   */
+  externalId: Schema.optionalKey(Text(255).check(Schema.isMinLength(1, { message: "must not be empty" }))),
   /** Group names as the identity provider sends them (OIDC `groups` claim or SCIM). */
   groups: Schema.Array(Text(256)).pipe(
     Schema.withDecodingDefaultKey(Effect.succeed([])),

@@ -50,7 +50,7 @@ export const makePeopleOps = (deps: FleetDeps) => {
     }),
 
     /**
-     * Changes a person by merge patch (`null` clears `team` or `department`). The id stays.
+     * Changes a person by merge patch (`null` clears `team`, `department` or `externalId`). The id stays.
      * Re-enabling (`disabled: false`) does not resume their tenants: that is `resumeTenant`.
      */
     updatePerson: Effect.fn("Fleet.updatePerson")(function* (id: string, patch: PersonPatch) {

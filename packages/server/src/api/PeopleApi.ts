@@ -21,12 +21,16 @@ export const Onboarded = Schema.Struct({ person: Person, tenant: Schema.optional
 
 const person = Person.fields
 
-/** A JSON merge patch of a person: any field but the id; `null` takes them out of their team or department. */
+/**
+ * A JSON merge patch of a person: any field but the id; `null` takes them out of their team or
+ * department, or clears their externalId.
+ */
 export const PersonPatch = Schema.Struct({
   email: Schema.optionalKey(person.email),
   displayName: Schema.optionalKey(person.displayName),
   team: Schema.optionalKey(Schema.NullOr(DnsLabel)),
   department: Schema.optionalKey(Schema.NullOr(DnsLabel)),
+  externalId: Schema.optionalKey(Schema.NullOr(person.externalId.schema)),
   groups: Schema.optionalKey(Schema.Array(Text(256))),
   disabled: Schema.optionalKey(Schema.Boolean)
 })

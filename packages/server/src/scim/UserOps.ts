@@ -17,14 +17,17 @@ const USER_FILTERS: FilterRules = {
     "emails.value": { type: "string" },
     "emails.type": { type: "string" },
     displayname: { type: "string" },
-    active: { type: "boolean" }
-  },
-  // Core's Person has no field to keep it in, and an empty answer would make providers create duplicates.
-  notKept: { externalid: "clawfleet does not keep externalId, so match users on userName" }
+    active: { type: "boolean" },
+    externalid: { type: "string", caseExact: true }
+  }
 }
 const schemas = { core: [USER_SCHEMA], extensions: [ENTERPRISE_USER_SCHEMA] }
 
 type MutablePatch = { -readonly [K in keyof PersonPatch]: PersonPatch[K] }
+
+/** What a PATCH did to an optional attribute: undefined for nothing, null for a removal, else the new value. */
+const saidChange = (was: unknown, now: string | undefined) =>
+  now === undefined ? (was === undefined ? undefined : null) : now === was ? undefined : now
 
 /** Joiners, movers and leavers as SCIM's `/Users` endpoint carries them. */
 export const makeUserOps = (deps: ScimDeps) => {
@@ -44,9 +47,25 @@ export const makeUserOps = (deps: ScimDeps) => {
 
   const sameEmail = (a: string, b: string) => a.toLowerCase() === b.toLowerCase()
 
-  const requireUnique = Effect.fnUntraced(function* (email: string, except?: string) {
-    const clash = (yield* directory.people.all).find((p) => sameEmail(p.value.email, email) && p.value.id !== except)
-    if (clash !== undefined) return yield* ScimError.uniqueness(`userName ${JSON.stringify(email)} is already User ${clash.value.id}`)
+  /**
+   * A provider finds a person again by userName or externalId, so two people answering to either
+   * would break its matching. Core does not require them unique; SCIM does, for what it writes.
+   */
+  const requireUnique = Effect.fnUntraced(function* (
+    keys: { readonly email?: string | undefined; readonly externalId?: string | undefined },
+    except?: string
+  ) {
+    const { email, externalId } = keys
+    if (email === undefined && externalId === undefined) return
+    const others = (yield* directory.people.all).filter((p) => p.value.id !== except)
+    const sameAddress = email === undefined ? undefined : others.find((p) => sameEmail(p.value.email, email))
+    if (sameAddress !== undefined) {
+      return yield* ScimError.uniqueness(`userName ${JSON.stringify(email)} is already User ${sameAddress.value.id}`)
+    }
+    const sameKey = externalId === undefined ? undefined : others.find((p) => p.value.externalId === externalId)
+    if (sameKey !== undefined) {
+      return yield* ScimError.uniqueness(`externalId ${JSON.stringify(externalId)} is already User ${sameKey.value.id}`)
+    }
   })
 
   // An unknown department must not hold up a joiner or a mover: it is left as it was.
@@ -57,10 +76,19 @@ export const makeUserOps = (deps: ScimDeps) => {
     return all.find((d) => d.value.id === wanted || d.value.displayName.toLowerCase() === wanted)?.value.id
   })
 
-  /** The patch that brings the person in line with the User; `department: null` clears it. */
-  const changesOf = Effect.fnUntraced(function* (person: Person, fields: UserFields, department: string | null | undefined) {
+  /**
+   * The patch that brings the person in line with the User. `department` and `externalId` are
+   * undefined when the request leaves them as they are, and null when it removes them.
+   */
+  const changesOf = Effect.fnUntraced(function* (
+    person: Person,
+    fields: UserFields,
+    department: string | null | undefined,
+    externalId: string | null | undefined
+  ) {
     const patch: MutablePatch = {}
     if (fields.email !== person.email) patch.email = fields.email
+    if (externalId !== undefined && externalId !== (person.externalId ?? null)) patch.externalId = externalId
     if (fields.displayName !== person.displayName) patch.displayName = fields.displayName
     if (fields.active !== undefined && fields.active === person.disabled) patch.disabled = !fields.active
     // The team's department is the person's: the extension speaks only for people without a team.
@@ -100,7 +128,7 @@ export const makeUserOps = (deps: ScimDeps) => {
           if (!ifMatchAllows(ifMatch, userVersion(current.version))) return yield* preconditionFailed(userVersion(current.version))
           const patch = yield* change(current.value)
           if (patch instanceof ScimError) return yield* patch
-          if (patch.email !== undefined && patch.email !== null) yield* requireUnique(patch.email, id)
+          yield* requireUnique({ email: patch.email ?? undefined, externalId: patch.externalId ?? undefined }, id)
           if (Object.keys(patch).length === 0) return answer(current)
           yield* fleet.updatePerson(id, patch)
           if (patch.disabled !== undefined) yield* endAccess(id)
@@ -116,7 +144,7 @@ export const makeUserOps = (deps: ScimDeps) => {
       if (fields instanceof ScimError) return yield* fields
       return yield* store.transaction(
         Effect.gen(function* () {
-          yield* requireUnique(fields.email)
+          yield* requireUnique(fields)
           const active = fields.active ?? true
           // A person's id also names their first tenant, so a name a tenant already has is taken too.
           const people = new Set((yield* directory.people.all).map((p) => p.value.id as string))
@@ -130,7 +158,8 @@ export const makeUserOps = (deps: ScimDeps) => {
               email: fields.email,
               displayName: fields.displayName,
               disabled: !active,
-              ...(department === undefined ? {} : { department })
+              ...(department === undefined ? {} : { department }),
+              ...(fields.externalId === undefined ? {} : { externalId: fields.externalId })
             },
             tenant: deps.tenantPolicy === "create" && active ? undefined : false
           })
@@ -143,7 +172,7 @@ export const makeUserOps = (deps: ScimDeps) => {
       return answer(yield* row(id))
     }, Effect.mapError(fromCore)),
 
-    /** Okta and Entra ID look a person up by `userName eq "…"` before they create one. */
+    /** Okta and Entra ID look a person up by `userName eq "…"` or `externalId eq "…"` before they create one. */
     listUsers: Effect.fn("Scim.listUsers")(function* (query: ListQuery) {
       const test = compileFilter(query.filter, USER_FILTERS)
       if (test instanceof ScimError) return yield* test
@@ -155,7 +184,8 @@ export const makeUserOps = (deps: ScimDeps) => {
     replaceUser: Effect.fn("Scim.replaceUser")(function* (id: string, body: unknown, ifMatch?: string) {
       const fields = parseUser(body)
       if (fields instanceof ScimError) return yield* fields
-      return yield* write(id, ifMatch, (person) => changesOf(person, fields, fields.department))
+      // A PUT that does not mention them leaves the department and externalId as they were.
+      return yield* write(id, ifMatch, (person) => changesOf(person, fields, fields.department, fields.externalId))
     }),
 
     /**
@@ -172,11 +202,9 @@ export const makeUserOps = (deps: ScimDeps) => {
           if (after instanceof ScimError) return after
           const fields = parseUser(after)
           if (fields instanceof ScimError) return fields
-          // The department is compared with what was rendered, so only a change (or a removal) counts.
-          const was = read(read(before, ENTERPRISE_USER_SCHEMA), "department")
-          const now = fields.department
-          const department = now === undefined ? (was === undefined ? undefined : null) : now === was ? undefined : now
-          return yield* changesOf(person, fields, department)
+          // Compared with what was rendered, so only a change (or a removal) counts.
+          const department = saidChange(read(read(before, ENTERPRISE_USER_SCHEMA), "department"), fields.department)
+          return yield* changesOf(person, fields, department, saidChange(person.externalId, fields.externalId))
         })
       )
     }),

@@ -13,6 +13,8 @@ export interface UserFields {
   readonly active?: boolean
   /** The enterprise extension's department as the provider names it; absent when not said. */
   readonly department?: string
+  /** The provider's own key for the person, compared exactly; absent when not said. */
+  readonly externalId?: string
 }
 
 const isEmail = Schema.is(Email)
@@ -58,11 +60,18 @@ export const parseUser = (resource: unknown): UserFields | ScimError => {
   const active = bool(read(resource, "active"))
   if (active === "bad") return ScimError.invalidValue("active must be true or false")
   const department = text(read(read(resource, ENTERPRISE_USER_SCHEMA), "department"))
+  const externalId = read(resource, "externalId")
+  // Kept as sent, spaces and case too: a provider matches on it exactly (RFC 7643 caseExact).
+  if (externalId !== undefined && externalId !== null && typeof externalId !== "string") {
+    return ScimError.invalidValue("externalId must be a string")
+  }
+  if (typeof externalId === "string" && externalId.length > 255) return ScimError.invalidValue("externalId must be at most 255 characters")
   return {
     email,
     displayName,
     ...(active === undefined ? {} : { active }),
-    ...(department === undefined ? {} : { department })
+    ...(department === undefined ? {} : { department }),
+    ...(externalId === undefined || externalId === null || externalId === "" ? {} : { externalId })
   }
 }
 
@@ -74,6 +83,7 @@ export const userLocation = (base: string, id: string) => `${base}/Users/${encod
 export const renderUser = (person: Person, version: number, base: string): Json => ({
   schemas: [USER_SCHEMA, ...(person.department === undefined ? [] : [ENTERPRISE_USER_SCHEMA])],
   id: person.id,
+  ...(person.externalId === undefined ? {} : { externalId: person.externalId }),
   userName: person.email,
   name: { formatted: person.displayName },
   displayName: person.displayName,

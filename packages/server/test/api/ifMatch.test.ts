@@ -112,6 +112,11 @@ describe("If-Match", () => {
       const bad = yield* f.request("PATCH", "/api/v1/people/mia", { as: "root", body: { team: "nowhere" }, headers: { "if-match": "*" } })
       assert.strictEqual(bad.status, 400)
       assert.deepStrictEqual(bad.json.errors, [{ path: "team", message: 'team "nowhere" does not exist' }])
+      // The identity provider's key is set, then cleared with null.
+      const patch = (body: unknown) => f.request("PATCH", "/api/v1/people/mia", { as: "root", body, headers: { "if-match": "*" } })
+      assert.strictEqual((yield* patch({ externalId: "00uMia" })).json.externalId, "00uMia")
+      assert.notProperty((yield* patch({ externalId: null })).json, "externalId")
+      assert.strictEqual((yield* patch({ externalId: "" })).status, 400)
     }).pipe(Effect.scoped)
   )
 })

@@ -41,15 +41,26 @@ describe("SCIM with Entra ID's payloads", () => {
       assert.strictEqual(test.status, 200)
       assert.strictEqual(test.json.totalResults, 0)
       assert.strictEqual((yield* request("GET", filter("Users", 'userName eq "Grace.Hopper@contoso.com"'))).json.totalResults, 0)
-      // No externalId is kept: an empty answer would make Entra ID create Grace again, so the probe is refused.
-      const byExternalId = yield* request("GET", filter("Users", 'externalId eq "ghopper"'))
-      assert.strictEqual(byExternalId.status, 400)
-      assert.strictEqual(byExternalId.json.scimType, "invalidFilter")
-      assert.include(byExternalId.json.detail, "userName")
+      const byExternalId = (externalId: string) => request("GET", filter("Users", `externalId eq "${externalId}"`))
+      const before = yield* byExternalId("ghopper")
+      assert.strictEqual(before.status, 200)
+      assert.strictEqual(before.json.totalResults, 0)
       const created = yield* request("POST", "/scim/v2/Users", entraUser)
       assert.strictEqual(created.status, 201)
       const id = created.json.id as string
       assert.strictEqual(id, "grace-hopper")
+      assert.strictEqual(created.json.externalId, "ghopper")
+      assert.strictEqual((yield* request("GET", `/scim/v2/Users/${id}`)).json.externalId, "ghopper")
+      assert.strictEqual((yield* admin(fleet.getPerson(id))).externalId, "ghopper")
+      const found = yield* byExternalId("ghopper")
+      assert.strictEqual(found.json.totalResults, 1)
+      assert.strictEqual(found.json.Resources[0].id, id)
+      assert.strictEqual((yield* byExternalId("GHOPPER")).json.totalResults, 0, "externalId is compared exactly")
+      // Another address under the same externalId would leave Entra ID two users to match.
+      const twin = yield* request("POST", "/scim/v2/Users", { ...entraUser, userName: "grace.b@contoso.com", emails: [] })
+      assert.strictEqual(twin.status, 409)
+      assert.strictEqual(twin.json.scimType, "uniqueness")
+      assert.include(twin.json.detail, "grace-hopper")
       assert.deepStrictEqual(created.json[ENTERPRISE], { department: "research" }, "the department is found by its display name")
       assert.include(created.json.schemas, ENTERPRISE)
       assert.strictEqual((yield* admin(fleet.getPerson(id))).department, "research")
@@ -63,13 +74,17 @@ describe("SCIM with Entra ID's payloads", () => {
           { op: "Replace", path: `${ENTERPRISE}:department`, value: "Engineering" },
           { op: "Replace", path: 'emails[type eq "work"].value', value: "grace@contoso.com" },
           { op: "Replace", path: "userName", value: "grace@contoso.com" },
+          { op: "Replace", path: "externalId", value: "grace.hopper" },
           { op: "Remove", path: `${ENTERPRISE}:manager` }
         ]
       })
       assert.strictEqual(patched.status, 200)
-      assert.deepInclude(patched.json, { userName: "grace@contoso.com", displayName: "Grace Brewster Hopper" })
+      assert.deepInclude(patched.json, { userName: "grace@contoso.com", displayName: "Grace Brewster Hopper", externalId: "grace.hopper" })
       const person = yield* admin(fleet.getPerson(id))
       assert.strictEqual(person.email, "grace@contoso.com")
+      assert.strictEqual(person.externalId, "grace.hopper")
+      assert.strictEqual((yield* byExternalId("ghopper")).json.totalResults, 0)
+      assert.strictEqual((yield* byExternalId("grace.hopper")).json.Resources[0].id, id)
       assert.strictEqual(person.department, "eng")
       assert.strictEqual((yield* request("GET", filter("Users", 'userName eq "grace@contoso.com"'))).json.Resources[0].id, id)
 
@@ -148,8 +163,16 @@ describe("SCIM with Entra ID's payloads", () => {
       yield* admin(fleet.createTeam({ id: "platform", displayName: "Platform", department: "eng" }))
       const ids: Array<string> = []
       for (const name of ["alan", "barbara"]) {
-        ids.push((yield* request("POST", "/scim/v2/Users", { ...entraUser, userName: `${name}@contoso.com`, emails: [] })).json.id)
+        const joiner = { ...entraUser, userName: `${name}@contoso.com`, externalId: name, emails: [] }
+        ids.push((yield* request("POST", "/scim/v2/Users", joiner)).json.id)
       }
+      const taken = yield* request("PATCH", "/scim/v2/Users/barbara", {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "Replace", path: "externalId", value: "alan" }]
+      })
+      assert.deepInclude(taken.json, { status: "409", scimType: "uniqueness" })
+      assert.include(taken.json.detail, "User alan")
+      assert.strictEqual((yield* admin(fleet.getPerson("barbara"))).externalId, "barbara")
       const made = yield* request("POST", "/scim/v2/Groups", {
         schemas: [GROUP],
         displayName: "Platform Team",

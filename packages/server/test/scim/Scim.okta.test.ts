@@ -46,7 +46,12 @@ describe("SCIM with Okta's payloads", () => {
       assert.strictEqual(id, "ada-lovelace")
       assert.strictEqual(created.headers.get("location"), `${origin}/scim/v2/Users/ada-lovelace`)
       assert.strictEqual(created.headers.get("etag"), created.json.meta.version)
-      assert.deepInclude(created.json, { userName: "ada.lovelace@example.com", displayName: "Ada Lovelace", active: true })
+      assert.deepInclude(created.json, {
+        userName: "ada.lovelace@example.com",
+        displayName: "Ada Lovelace",
+        active: true,
+        externalId: "00ujl29u0le5T6Aj10h7"
+      })
       assert.deepStrictEqual(created.json.meta, {
         resourceType: "User",
         location: `${origin}/scim/v2/Users/ada-lovelace`,
@@ -142,7 +147,7 @@ describe("SCIM with Okta's payloads", () => {
 
   it.live("a PUT replaces the profile and keeps the groups; If-Match guards it", () =>
     Effect.gen(function* () {
-      const { request } = yield* startScim()
+      const { ctx, admin, request } = yield* startScim()
       const created = yield* request("POST", "/scim/v2/Users", oktaUser)
       const id = created.json.id as string
       const group = yield* request("POST", "/scim/v2/Groups", { schemas: [GROUP], displayName: "Everyone", members: [{ value: id }] })
@@ -152,6 +157,7 @@ describe("SCIM with Okta's payloads", () => {
         id,
         userName: "ada@example.com",
         displayName: "Ada King",
+        externalId: "00ujl29u0le5T6Aj10h8",
         emails: [{ primary: true, value: "ada@example.com" }]
       }
       // Joining the group wrote the person: the version Okta saw at creation is stale now.
@@ -161,9 +167,21 @@ describe("SCIM with Okta's payloads", () => {
       const current = (yield* request("GET", `/scim/v2/Users/${id}`)).headers.get("etag")!
       const replaced = yield* request("PUT", `/scim/v2/Users/${id}`, put, { headers: { "if-match": current } })
       assert.strictEqual(replaced.status, 200)
-      assert.deepInclude(replaced.json, { id, userName: "ada@example.com", displayName: "Ada King" })
+      assert.deepInclude(replaced.json, { id, userName: "ada@example.com", displayName: "Ada King", externalId: "00ujl29u0le5T6Aj10h8" })
       assert.strictEqual(replaced.json.groups[0].display, "Everyone")
       assert.notStrictEqual(replaced.json.meta.version, current)
+
+      // A PUT that leaves externalId out keeps it; a PATCH that removes it clears it.
+      const { externalId: _, ...withoutExternalId } = put
+      const kept = yield* request("PUT", `/scim/v2/Users/${id}`, { ...withoutExternalId, displayName: "Ada" })
+      assert.deepInclude(kept.json, { displayName: "Ada", externalId: "00ujl29u0le5T6Aj10h8" })
+      const removed = yield* request("PATCH", `/scim/v2/Users/${id}`, {
+        schemas: [PATCH_OP],
+        Operations: [{ op: "remove", path: "externalId" }]
+      })
+      assert.strictEqual(removed.status, 200)
+      assert.notProperty(removed.json, "externalId")
+      assert.notProperty(yield* admin(Context.get(ctx, Fleet).getPerson(id)), "externalId")
     }).pipe(Effect.scoped)
   )
 })

@@ -125,10 +125,12 @@ describe("SCIM protocol", () => {
       expectError(yield* request("POST", "/scim/v2/Users", user("x@example.com", { active: "maybe" })), 400, "invalidValue", "active")
       expectError(yield* request("POST", "/scim/v2/Users", undefined, { raw: "{nope" }), 400, "invalidSyntax")
       expectError(yield* request("GET", `/scim/v2/Users?filter=${encodeURIComponent('userName gt "ada"')}`), 400, "invalidFilter")
+      expectError(yield* request("GET", `/scim/v2/Users?filter=${encodeURIComponent('nickName eq "1"')}`), 400, "invalidFilter", "nickName")
+      expectError(yield* request("POST", "/scim/v2/Users", user("x@example.com", { externalId: 7 })), 400, "invalidValue", "externalId")
       expectError(
-        yield* request("GET", `/scim/v2/Users?filter=${encodeURIComponent('externalId eq "1"')}`),
+        yield* request("POST", "/scim/v2/Users", user("x@example.com", { externalId: "e".repeat(256) })),
         400,
-        "invalidFilter",
+        "invalidValue",
         "externalId"
       )
       expectError(yield* request("GET", "/scim/v2/Users/nobody"), 404, undefined, "nobody")

@@ -89,6 +89,21 @@ export const recordScenarios = (it: Vitest.MethodsNonLive<Store.Services>) => {
     })
   )
 
+  it.effect("gives a person back with the optional fields written, and no others", () =>
+    Effect.gen(function* () {
+      const { people } = yield* Directory
+      const base = { email: "opt@example.com" as Person["email"], displayName: name("Opt") }
+      const full = new Person({ ...base, id: label("opt-full"), department: label("opt"), externalId: "00u-Opt/1" })
+      const bare = new Person({ ...base, id: label("opt-bare") })
+      yield* people.create(full)
+      yield* people.create(bare)
+      assert.deepStrictEqual((yield* people.get("opt-full")).value, full)
+      const back = (yield* people.get("opt-bare")).value
+      assert.deepStrictEqual(back, bare)
+      assert.notProperty(back, "externalId")
+    })
+  )
+
   it.effect("lists in pages by id, filtered on indexed fields", () =>
     Effect.gen(function* () {
       const { departments, teams, people } = yield* Directory
