@@ -39,6 +39,7 @@ export {
   deployment,
   ingress,
   restrictedContainerSecurity,
+  restrictedPodSecurity,
   service,
   type WorkloadOptions,
   workloadLabels

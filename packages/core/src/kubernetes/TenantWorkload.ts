@@ -42,6 +42,15 @@ export const restrictedContainerSecurity = {
   seccompProfile: { type: "RuntimeDefault" }
 } as const
 
+/** The pod-level half of "restricted": the same non-root user, whose group owns mounted volumes. */
+export const restrictedPodSecurity = {
+  runAsNonRoot: true,
+  runAsUser: UID,
+  runAsGroup: UID,
+  fsGroup: UID,
+  seccompProfile: { type: "RuntimeDefault" }
+} as const
+
 // The gateway listens on loopback only, which kubelet's HTTP probes cannot reach, so the probe runs
 // inside the container. It passes only on a 200 with a JSON body: the Control UI answers unknown
 // paths with 200 and HTML, and must never pass for a ready gateway.
@@ -126,13 +135,7 @@ export const deployment = (o: WorkloadOptions): KubeObject => {
           serviceAccountName: o.serviceAccountName,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: UID,
-            runAsGroup: UID,
-            fsGroup: UID,
-            seccompProfile: { type: "RuntimeDefault" }
-          },
+          securityContext: restrictedPodSecurity,
           containers: [gateway, ...agent],
           volumes: [
             "claim" in o.state

@@ -1,4 +1,4 @@
-import { type KubeObject, restrictedContainerSecurity } from "@clawfleet/core/kubernetes"
+import { type KubeObject, restrictedContainerSecurity, restrictedPodSecurity } from "@clawfleet/core/kubernetes"
 import { Schema } from "effect"
 import { k3sProviderRules } from "./install/rbac.ts"
 import { type Json, toYamlDocuments } from "./install/yaml.ts"
@@ -35,7 +35,6 @@ export class InstallOptionsError extends Schema.TaggedError<InstallOptionsError>
 export const NAME = "clawfleet-server"
 export const HTTP_PORT = 8080
 const CONFIG_DIR = "/etc/clawfleet"
-const UID = 10001
 
 // Not `app.kubernetes.io/managed-by: clawfleet`: that label marks tenant objects the provider
 // prunes, and the server must never take its own Deployment for one.
@@ -86,13 +85,7 @@ const deployment = (o: InstallOptions, replicas: number): KubeObject => ({
         automountServiceAccountToken: true,
         enableServiceLinks: false,
         terminationGracePeriodSeconds: 30,
-        securityContext: {
-          runAsNonRoot: true,
-          runAsUser: UID,
-          runAsGroup: UID,
-          fsGroup: UID,
-          seccompProfile: { type: "RuntimeDefault" }
-        },
+        securityContext: restrictedPodSecurity,
         // Replicas on different nodes; on a one-node cluster there is one domain, so both still run.
         // Zones are a preference: a cluster in one zone must not leave a replica pending.
         topologySpreadConstraints: [
